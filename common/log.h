@@ -1,0 +1,24 @@
+/*  log: one line per event on stderr, with a timestamp and a level.
+    Never pass secrets to these functions. */
+#ifndef ALYS_LOG_H
+#define ALYS_LOG_H
+
+typedef enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 } log_level_t;
+
+/*  Sets the threshold; events above it are dropped. */
+void log_set_level(log_level_t level);
+log_level_t log_get_level(void);
+/*  Parses "error", "warn", "info" or "debug"; returns -1 for anything else. */
+int log_level_parse(const char *name, log_level_t *out);
+/*  Names the program in every line ("alys-engine"). The string is borrowed. */
+void log_set_program(const char *name);
+
+void log_msg(log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) do { if (log_get_level() >= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+
+#endif
