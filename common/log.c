@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static log_level_t s_level = LOG_INFO;
+static log_level_t s_level = ALOG_INFO;
 static const char *s_program = "alys";
 static const char *const s_names[] = {"error", "warn", "info", "debug"};
 
@@ -18,7 +18,7 @@ void log_set_program(const char *name) { s_program = name; }
 
 int log_level_parse(const char *name, log_level_t *out)
 {
-    for (int i = 0; i <= LOG_DEBUG; i++)
+    for (int i = 0; i <= ALOG_DEBUG; i++)
         if (strcasecmp(name, s_names[i]) == 0) {
             *out = (log_level_t) i;
             return 0;

@@ -3,7 +3,7 @@
 #ifndef ALYS_LOG_H
 #define ALYS_LOG_H
 
-typedef enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 } log_level_t;
+typedef enum { ALOG_ERROR = 0, ALOG_WARN = 1, ALOG_INFO = 2, ALOG_DEBUG = 3 } log_level_t;
 
 /*  Sets the threshold; events above it are dropped. */
 void log_set_level(log_level_t level);
@@ -16,9 +16,9 @@ void log_set_program(const char *name);
 void log_msg(log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) do { if (log_get_level() >= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define log_error(...) log_msg(ALOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(ALOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(ALOG_INFO, __VA_ARGS__)
+#define log_debug(...) do { if (log_get_level() >= ALOG_DEBUG) log_msg(ALOG_DEBUG, __VA_ARGS__); } while (0)
 
 #endif

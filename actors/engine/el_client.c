@@ -1,0 +1,538 @@
+/*  libcurl multi driven by zloop: CURLMOPT_SOCKETFUNCTION maps curl's sockets
+    to zloop pollers and CURLMOPT_TIMERFUNCTION to one zloop timer. */
+#include "el_client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define POOL_MAX 64
+#define MAX_RESPONSE_DEFAULT (64u * 1024 * 1024)
+
+typedef struct el_call el_call_t;
+struct el_call {
+    el_client_t *client;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    char *resp;
+    size_t resp_len, resp_cap;
+    el_callback_fn *cb;
+    void *ctx;
+    uint64_t rpc_id;  /* first id; a batch uses rpc_id .. rpc_id + n - 1 */
+    size_t batch_n;   /* 0: single call */
+    int64_t start_us;
+    int timeout_ms;
+    el_endpoint_t endpoint;
+    char method[64];
+    el_call_t *prev, *next;
+};
+
+struct el_client {
+    zloop_t *loop;
+    CURLM *multi;
+    char *url[2];
+    jwt_auth_t *jwt;
+    double multiplier;
+    size_t max_response;
+    int timer_id;
+    uint64_t next_id;
+    el_call_t *calls; /* in flight */
+    size_t n_calls;
+    CURL *pool[POOL_MAX];
+    size_t n_pool;
+    el_client_stats_t stats;
+};
+
+static void check_done(el_client_t *self);
+
+/* ------------------------------------------------------------ loop glue */
+
+static int on_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    el_client_t *self = arg;
+    self->timer_id = -1;
+    int running;
+    curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(self);
+    return 0;
+}
+
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    el_client_t *self = userp;
+    if (self->timer_id >= 0) {
+        zloop_timer_end(self->loop, self->timer_id);
+        self->timer_id = -1;
+    }
+    if (timeout_ms >= 0)
+        self->timer_id = zloop_timer(self->loop, (size_t) timeout_ms, 1, on_timer, self);
+    return 0;
+}
+
+static int on_socket(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    el_client_t *self = arg;
+    int flags = 0;
+    if (item->revents & ZMQ_POLLIN)
+        flags |= CURL_CSELECT_IN;
+    if (item->revents & ZMQ_POLLOUT)
+        flags |= CURL_CSELECT_OUT;
+    if (item->revents & ZMQ_POLLERR)
+        flags |= CURL_CSELECT_ERR;
+    int running;
+    curl_multi_socket_action(self->multi, item->fd, flags, &running);
+    check_done(self);
+    return 0;
+}
+
+static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    el_client_t *self = userp;
+    zmq_pollitem_t item = {NULL, s, 0, 0};
+    if (socketp)
+        zloop_poller_end(self->loop, &item);
+    if (what == CURL_POLL_REMOVE) {
+        curl_multi_assign(self->multi, s, NULL);
+        return 0;
+    }
+    item.events = (short) (((what & CURL_POLL_IN) ? ZMQ_POLLIN : 0)
+                           | ((what & CURL_POLL_OUT) ? ZMQ_POLLOUT : 0));
+    if (zloop_poller(self->loop, &item, on_socket, self) != 0) {
+        log_error("cannot watch an HTTP socket in the loop");
+        return -1;
+    }
+    zloop_poller_set_tolerant(self->loop, &item);
+    curl_multi_assign(self->multi, s, (void *) 1);
+    return 0;
+}
+
+/* -------------------------------------------------------------- lifecycle */
+
+el_client_t *el_client_new(zloop_t *loop, const el_client_config_t *config)
+{
+    static bool s_global;
+    if (!s_global) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return NULL;
+        s_global = true;
+    }
+    el_client_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->loop = loop;
+    self->timer_id = -1;
+    self->next_id = 1;
+    self->jwt = config->jwt;
+    self->multiplier = config->timeout_multiplier > 0 ? config->timeout_multiplier : 1.0;
+    self->max_response = config->max_response ? config->max_response : MAX_RESPONSE_DEFAULT;
+    self->url[EL_ENGINE] = strdup(config->engine_url);
+    self->url[EL_RPC] = strdup(config->rpc_url);
+    self->multi = curl_multi_init();
+    if (!self->url[0] || !self->url[1] || !self->multi) {
+        el_client_destroy(&self);
+        return NULL;
+    }
+    curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+    curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
+    curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+    curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
+    curl_multi_setopt(self->multi, CURLMOPT_MAXCONNECTS, 64L);
+    return self;
+}
+
+void el_client_destroy(el_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    el_client_t *self = *self_p;
+    if (self->calls)
+        el_client_abort_all(self, PROTO_SHUTTING_DOWN, "the actor is stopping");
+    for (size_t i = 0; i < self->n_pool; i++)
+        curl_easy_cleanup(self->pool[i]);
+    if (self->multi)
+        curl_multi_cleanup(self->multi);
+    if (self->timer_id >= 0)
+        zloop_timer_end(self->loop, self->timer_id);
+    free(self->url[0]);
+    free(self->url[1]);
+    free(self);
+    *self_p = NULL;
+}
+
+int el_method_timeout_ms(const char *method)
+{
+    if (strncmp(method, "engine_forkchoiceUpdated", 24) == 0
+        || strncmp(method, "engine_newPayload", 17) == 0)
+        return 8000;
+    if (strncmp(method, "engine_getPayloadBodies", 23) == 0 || strcmp(method, "eth_getLogs") == 0
+        || strcmp(method, "batch") == 0)
+        return 10000;
+    return 1000;
+}
+
+/* ---------------------------------------------------------------- calls */
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    el_call_t *call = userdata;
+    size_t n = size * nmemb;
+    if (call->resp_len + n > call->client->max_response)
+        return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+    if (call->resp_len + n + 1 > call->resp_cap) {
+        size_t cap = call->resp_cap ? call->resp_cap : 4096;
+        while (cap < call->resp_len + n + 1)
+            cap *= 2;
+        char *p = realloc(call->resp, cap);
+        if (!p)
+            return 0;
+        call->resp = p;
+        call->resp_cap = cap;
+    }
+    memcpy(call->resp + call->resp_len, ptr, n);
+    call->resp_len += n;
+    call->resp[call->resp_len] = '\0';
+    return n;
+}
+
+static void call_free(el_call_t *call)
+{
+    el_client_t *self = call->client;
+    if (call->easy) {
+        if (self->n_pool < POOL_MAX) {
+            curl_easy_reset(call->easy);
+            self->pool[self->n_pool++] = call->easy;
+        } else {
+            curl_easy_cleanup(call->easy);
+        }
+    }
+    curl_slist_free_all(call->headers);
+    free(call->body);
+    free(call->resp);
+    free(call);
+}
+
+static json_t *rpc_request(uint64_t id, const char *method, json_t *params)
+{
+    return json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", (json_int_t) id, "method",
+                     method, "params", params ? params : json_array());
+}
+
+static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, json_t *body,
+                 size_t batch_n, uint64_t first_id, el_callback_fn *cb, void *ctx)
+{
+    el_call_t *call = calloc(1, sizeof *call);
+    if (!call) {
+        json_decref(body);
+        return -1;
+    }
+    call->client = self;
+    call->cb = cb;
+    call->ctx = ctx;
+    call->rpc_id = first_id;
+    call->batch_n = batch_n;
+    call->endpoint = endpoint;
+    snprintf(call->method, sizeof call->method, "%s", method);
+    call->timeout_ms = (int) (el_method_timeout_ms(method) * self->multiplier);
+    if (call->timeout_ms < 1)
+        call->timeout_ms = 1;
+    call->body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    call->easy = self->n_pool ? self->pool[--self->n_pool] : curl_easy_init();
+    call->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    call->headers = curl_slist_append(call->headers, "Expect:");
+    if (endpoint == EL_ENGINE && self->jwt) {
+        const char *auth = jwt_auth_header(self->jwt, time(NULL));
+        if (auth)
+            call->headers = curl_slist_append(call->headers, auth);
+    }
+    if (!call->body || !call->easy || !call->headers) {
+        call_free(call);
+        return -1;
+    }
+    CURL *e = call->easy;
+    curl_easy_setopt(e, CURLOPT_URL, self->url[endpoint]);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(call->body));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) call->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (call->timeout_ms < 2000 ? call->timeout_ms : 2000));
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    call->start_us = clock_mono_us();
+    if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
+        call_free(call);
+        return -1;
+    }
+    call->next = self->calls;
+    if (self->calls)
+        self->calls->prev = call;
+    self->calls = call;
+    self->n_calls++;
+    self->stats.calls++;
+    log_debug("el call %s id=%llu", method, (unsigned long long) first_id);
+    return 0;
+}
+
+int el_client_call(el_client_t *self, el_endpoint_t endpoint, const char *method,
+                   json_t *params, el_callback_fn *cb, void *ctx)
+{
+    uint64_t id = self->next_id++;
+    json_t *body = rpc_request(id, method, params);
+    if (!body)
+        return -1;
+    return start(self, endpoint, method, body, 0, id, cb, ctx);
+}
+
+int el_client_batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
+                    el_callback_fn *cb, void *ctx)
+{
+    size_t n = json_array_size(calls);
+    if (n == 0) {
+        json_decref(calls);
+        return -1;
+    }
+    uint64_t first = self->next_id;
+    self->next_id += n;
+    json_t *body = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *pair = json_array_get(calls, i);
+        const char *method = json_string_value(json_array_get(pair, 0));
+        json_t *params = json_array_get(pair, 1);
+        json_array_append_new(body, rpc_request(first + i, method ? method : "",
+                                                json_incref(params)));
+    }
+    json_decref(calls);
+    return start(self, endpoint, "batch", body, n, first, cb, ctx);
+}
+
+static void unlink_call(el_client_t *self, el_call_t *call)
+{
+    if (call->prev)
+        call->prev->next = call->next;
+    else
+        self->calls = call->next;
+    if (call->next)
+        call->next->prev = call->prev;
+    call->prev = call->next = NULL;
+    self->n_calls--;
+}
+
+/*  Reads one JSON-RPC response object into resp. Returns 0 when it carries a
+    result. */
+static int read_member(json_t *obj, el_response_t *resp)
+{
+    json_t *err = json_object_get(obj, "error");
+    if (json_is_object(err)) {
+        resp->err = PROTO_EL_ERROR;
+        json_t *code = json_object_get(err, "code");
+        if (json_is_integer(code)) {
+            resp->has_el_code = true;
+            resp->el_code = json_integer_value(code);
+        }
+        const char *msg = json_string_value(json_object_get(err, "message"));
+        snprintf(resp->message, sizeof resp->message, "execution client error %lld: %s",
+                 (long long) resp->el_code, msg ? msg : "(no message)");
+        return -1;
+    }
+    if (!json_object_get(obj, "result")) {
+        resp->err = PROTO_EL_ERROR;
+        snprintf(resp->message, sizeof resp->message,
+                 "execution client answered without a result or an error");
+        return -1;
+    }
+    return 0;
+}
+
+/*  Turns a finished transfer into a response: transport errors first, then
+    HTTP status, then the JSON-RPC body. Sets *doc to the parsed document
+    that resp->result borrows from. */
+static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_response_t *resp,
+                     json_t **doc)
+{
+    const char *url = self->url[call->endpoint];
+    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &resp->http_status);
+    if (rc == CURLE_OPERATION_TIMEDOUT && resp->http_status == 0) {
+        double connect = 0;
+        curl_easy_getinfo(call->easy, CURLINFO_CONNECT_TIME, &connect);
+        resp->err = connect > 0 ? PROTO_EL_TIMEOUT : PROTO_EL_UNAVAILABLE;
+        snprintf(resp->message, sizeof resp->message,
+                 connect > 0 ? "no answer from the execution client to %s within %d ms"
+                             : "cannot connect to the execution client for %s within %d ms",
+                 call->method, call->timeout_ms);
+        return;
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        resp->err = PROTO_EL_TIMEOUT;
+        snprintf(resp->message, sizeof resp->message,
+                 "no answer from the execution client to %s within %d ms", call->method,
+                 call->timeout_ms);
+        return;
+    }
+    if (rc == CURLE_WRITE_ERROR) {
+        resp->err = PROTO_EL_ERROR;
+        snprintf(resp->message, sizeof resp->message,
+                 "response to %s exceeds %zu bytes", call->method, self->max_response);
+        return;
+    }
+    if (rc != CURLE_OK) {
+        resp->err = PROTO_EL_UNAVAILABLE;
+        snprintf(resp->message, sizeof resp->message, "cannot reach the execution client at %s: %s",
+                 url, curl_easy_strerror(rc));
+        return;
+    }
+    if (resp->http_status == 401 || resp->http_status == 403) {
+        resp->err = PROTO_EL_AUTH_FAILED;
+        snprintf(resp->message, sizeof resp->message,
+                 "the execution client at %s refused our JWT (HTTP %ld): the JWT secret does "
+                 "not match the one the execution client uses",
+                 url, resp->http_status);
+        return;
+    }
+    if (resp->http_status >= 502 && resp->http_status <= 504) {
+        resp->err = PROTO_EL_UNAVAILABLE;
+        snprintf(resp->message, sizeof resp->message, "execution client at %s answered HTTP %ld",
+                 url, resp->http_status);
+        return;
+    }
+    json_error_t jerr;
+    *doc = call->resp ? json_loadb(call->resp, call->resp_len, 0, &jerr)
+                      : NULL;
+    if (!*doc) {
+        resp->err = PROTO_EL_ERROR;
+        snprintf(resp->message, sizeof resp->message,
+                 "execution client answered %s with HTTP %ld and %s", call->method,
+                 resp->http_status, call->resp_len ? "malformed JSON" : "an empty body");
+        return;
+    }
+    if (call->batch_n == 0) {
+        json_t *id = json_object_get(*doc, "id");
+        if (!json_is_object(*doc)) {
+            resp->err = PROTO_EL_ERROR;
+            snprintf(resp->message, sizeof resp->message, "%s: response is not a JSON object",
+                     call->method);
+            return;
+        }
+        if (read_member(*doc, resp) != 0)
+            return;
+        if (!json_is_integer(id) || (uint64_t) json_integer_value(id) != call->rpc_id) {
+            resp->err = PROTO_EL_ERROR;
+            snprintf(resp->message, sizeof resp->message, "%s: response id does not match",
+                     call->method);
+            return;
+        }
+        resp->result = json_object_get(*doc, "result");
+        resp->err = PROTO_OK;
+        return;
+    }
+    /* batch: reorder by id */
+    if (!json_is_array(*doc) || json_array_size(*doc) != call->batch_n) {
+        json_t *single = *doc;
+        if (json_is_object(single) && read_member(single, resp) != 0)
+            return;
+        resp->err = PROTO_EL_ERROR;
+        snprintf(resp->message, sizeof resp->message,
+                 "batch of %zu: execution client answered with %zu responses", call->batch_n,
+                 json_array_size(*doc));
+        return;
+    }
+    json_t *ordered = json_array();
+    for (size_t i = 0; i < call->batch_n; i++)
+        json_array_append_new(ordered, json_null());
+    size_t found = 0;
+    for (size_t i = 0; i < call->batch_n; i++) {
+        json_t *m = json_array_get(*doc, i);
+        json_t *id = json_object_get(m, "id");
+        if (!json_is_integer(id))
+            continue;
+        uint64_t k = (uint64_t) json_integer_value(id) - call->rpc_id;
+        if (k >= call->batch_n)
+            continue;
+        if (read_member(m, resp) != 0) {
+            json_decref(ordered);
+            return;
+        }
+        json_array_set(ordered, k, json_object_get(m, "result"));
+        found++;
+    }
+    if (found != call->batch_n) {
+        json_decref(ordered);
+        resp->err = PROTO_EL_ERROR;
+        snprintf(resp->message, sizeof resp->message, "batch responses do not match the requests");
+        return;
+    }
+    json_decref(*doc);
+    *doc = ordered;
+    resp->result = ordered;
+    resp->err = PROTO_OK;
+}
+
+static void finish(el_client_t *self, el_call_t *call, el_response_t *resp)
+{
+    resp->latency_us = clock_mono_us() - call->start_us;
+    if (resp->err != PROTO_OK) {
+        self->stats.failures++;
+        log_debug("el call %s failed: %s", call->method, resp->message);
+    }
+    call->cb(call->ctx, resp);
+}
+
+static void check_done(el_client_t *self)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(self->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        el_call_t *call = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &call);
+        CURLcode rc = msg->data.result;
+        long opened = 0;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_NUM_CONNECTS, &opened);
+        self->stats.connections_opened += (uint64_t) opened;
+        curl_multi_remove_handle(self->multi, msg->easy_handle);
+        unlink_call(self, call);
+        el_response_t resp = {0};
+        json_t *doc = NULL;
+        classify(self, call, rc, &resp, &doc);
+        finish(self, call, &resp);
+        json_decref(doc);
+        call_free(call);
+    }
+}
+
+void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message)
+{
+    el_call_t *list = self->calls;
+    self->calls = NULL;
+    while (list) {
+        el_call_t *call = list;
+        list = call->next;
+        curl_multi_remove_handle(self->multi, call->easy);
+        self->n_calls--;
+        el_response_t resp = {.err = err};
+        snprintf(resp.message, sizeof resp.message, "%s", message);
+        finish(self, call, &resp);
+        call_free(call);
+    }
+}
+
+size_t el_client_in_flight(const el_client_t *self) { return self->n_calls; }
+
+const char *el_client_url(const el_client_t *self, el_endpoint_t endpoint)
+{
+    return self->url[endpoint];
+}
+
+void el_client_stats(const el_client_t *self, el_client_stats_t *out) { *out = self->stats; }

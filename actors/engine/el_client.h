@@ -1,0 +1,74 @@
+/*  el_client: JSON-RPC to the execution client without blocking the loop.
+
+    Transfers run on a libcurl multi handle whose sockets and timer are
+    zloop pollers and a zloop timer, so the actor's one thread keeps serving
+    while calls are in flight. Connections are kept alive and reused. Each
+    call completes exactly once, always from the loop (never from inside
+    el_client_call), with its callback. */
+#ifndef ALYS_EL_CLIENT_H
+#define ALYS_EL_CLIENT_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jwt_auth.h"
+#include "proto.h"
+
+typedef enum { EL_ENGINE = 0, EL_RPC = 1 } el_endpoint_t;
+
+typedef struct {
+    proto_err_t err;       /* PROTO_OK when result is set */
+    long http_status;
+    bool has_el_code;
+    int64_t el_code;
+    char message[256];
+    json_t *result;        /* borrowed: valid during the callback only.
+                              For a batch: the array of responses. */
+    int64_t latency_us;
+} el_response_t;
+
+typedef void(el_callback_fn)(void *ctx, el_response_t *resp);
+
+typedef struct {
+    const char *engine_url;
+    const char *rpc_url;
+    jwt_auth_t *jwt;           /* borrowed */
+    double timeout_multiplier; /* scales every per-method timeout */
+    size_t max_response;       /* bytes; 0 = 64 MiB */
+} el_client_config_t;
+
+typedef struct el_client el_client_t;
+
+el_client_t *el_client_new(zloop_t *loop, const el_client_config_t *config);
+void el_client_destroy(el_client_t **self_p);
+
+/*  The Engine API specification's timeout for a method, in ms, before the
+    multiplier: forkchoiceUpdated and newPayload 8 s, getPayloadBodies 10 s,
+    eth_getLogs and batches 10 s, everything else 1 s. */
+int el_method_timeout_ms(const char *method);
+
+/*  Starts a call. `params` is stolen (an array, or NULL for []). Returns 0, or
+    -1 when the call could not even start (the callback is then not called). */
+int el_client_call(el_client_t *self, el_endpoint_t endpoint, const char *method,
+                   json_t *params, el_callback_fn *cb, void *ctx);
+
+/*  Starts a JSON-RPC batch: `calls` (stolen) is an array of [method, params]
+    pairs. On success resp->result is an array of the results in call order;
+    an error of any member fails the batch with that member's error. */
+int el_client_batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
+                    el_callback_fn *cb, void *ctx);
+
+/*  Ends every transfer now; each callback runs once with err. */
+void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message);
+
+size_t el_client_in_flight(const el_client_t *self);
+const char *el_client_url(const el_client_t *self, el_endpoint_t endpoint);
+
+typedef struct {
+    uint64_t calls, failures, connections_opened;
+} el_client_stats_t;
+void el_client_stats(const el_client_t *self, el_client_stats_t *out);
+
+#endif

@@ -1,0 +1,760 @@
+/*  The actor's core: socket, request lifecycle, lanes, idempotency, health,
+    shutdown. Op handlers live in ops.c. */
+#include "engine.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#include "alys_config.h"
+#include "clock.h"
+#include "el_json.h"
+#include "hex.h"
+#include "log.h"
+
+#define DEDUPE_TTL_MS 60000
+#define HEALTH_INTERVAL_MS 5000
+#define SWEEP_INTERVAL_MS 5000
+
+typedef struct {
+    uint8_t rid_len;
+    uint8_t rid[255];
+    uint64_t id;
+} dedupe_key_t;
+
+typedef enum { DEDUPE_RUNNING, DEDUPE_DONE } dedupe_state_t;
+
+/*  A mutating request seen from (peer, id) within the last minute. */
+typedef struct dedupe_entry {
+    dedupe_key_t key;
+    uint64_t body_hash;
+    dedupe_state_t state;
+    size_t joiners;   /* retries that arrived while it ran: each gets the reply */
+    uint8_t *reply;
+    size_t reply_len;
+    int64_t expires_ms;
+    UT_hash_handle hh;
+} dedupe_entry_t;
+
+struct engine {
+    engine_config_t config;
+    zloop_t *loop;
+    zsock_t *router;
+    jwt_auth_t *jwt;
+    el_client_t *el;
+    int signal_fd;
+    int64_t start_ms;
+    fork_choice_t fc;
+    el_state_t el_state;
+    el_client_info_t client;
+    bool fc_loading;
+    /* lanes */
+    req_t *active;            /* the running mutation */
+    req_t *queue_head, *queue_tail;
+    size_t queue_len;
+    size_t n_queries;
+    bool pumping;
+    dedupe_entry_t *dedupe;
+    /* shutdown */
+    bool shutting_down;
+    bool aborting;
+    int64_t shutdown_started_ms;
+    /* counters */
+    uint64_t dropped_envelopes, unroutable_replies, requests;
+    proto_writer_t writer;
+};
+
+static const msgpack_object s_empty_map = {.type = MSGPACK_OBJECT_MAP};
+
+void engine_config_defaults(engine_config_t *config)
+{
+    memset(config, 0, sizeof *config);
+    config->bind = "ipc:///run/alys/engine.sock";
+    config->engine_url = "http://127.0.0.1:8551";
+    config->rpc_url = "http://127.0.0.1:8545";
+    static const uint8_t dead[20] = {[18] = 0xde, [19] = 0xad};
+    memcpy(config->fee_recipient, dead, 20);
+    config->timeout_multiplier = 1.0;
+    config->max_frame = PROTO_MAX_FRAME_DEFAULT;
+    config->max_queries = 256;
+    config->max_queue = 1024;
+    config->shutdown_grace_ms = 1200;
+}
+
+const char *el_state_name(el_state_t state)
+{
+    static const char *const names[] = {"unknown", "synced", "syncing", "offline", "auth_failed"};
+    return state <= EL_STATE_AUTH_FAILED ? names[state] : "unknown";
+}
+
+fork_choice_t *engine_fork_choice(engine_t *self) { return &self->fc; }
+el_client_t *engine_el(engine_t *self) { return self->el; }
+const engine_config_t *engine_config(engine_t *self) { return &self->config; }
+el_state_t engine_el_state(engine_t *self) { return self->el_state; }
+const el_client_info_t *engine_client_info(engine_t *self) { return &self->client; }
+int64_t engine_uptime_ms(engine_t *self) { return clock_mono_ms() - self->start_ms; }
+bool engine_aborting(engine_t *self) { return self->aborting; }
+
+/* ------------------------------------------------------------ sending */
+
+/*  Never blocks: ROUTER_MANDATORY makes an unknown peer an error and
+    DONTWAIT makes a full pipe one; either way the reply is counted and
+    dropped. */
+static void send_frames(engine_t *self, zframe_t *routing, const uint8_t *body, size_t len)
+{
+    void *sock = zsock_resolve(self->router);
+    if (zmq_send(sock, zframe_data(routing), zframe_size(routing), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send(sock, body, len, ZMQ_DONTWAIT) < 0) {
+        self->unroutable_replies++;
+        log_debug("reply dropped: %s", zmq_strerror(zmq_errno()));
+    }
+}
+
+static void send_error_now(engine_t *self, zframe_t *routing, bool has_id, uint64_t id,
+                           proto_err_t err, const char *message)
+{
+    proto_writer_reset(&self->writer);
+    proto_reply_error(&self->writer.pk, has_id, id, err, message, false, 0);
+    send_frames(self, routing, (const uint8_t *) self->writer.sbuf.data, self->writer.sbuf.size);
+}
+
+/* ------------------------------------------------------------- requests */
+
+static void pump(engine_t *self);
+
+static void req_free(req_t *req)
+{
+    if (req->args) {
+        proto_free(req->op->args, req->args);
+        free(req->args);
+    }
+    if (req->result) {
+        proto_free(req->op->result, req->result);
+        free(req->result);
+    }
+    json_decref(req->scratch);
+    zframe_destroy(&req->routing);
+    proto_request_release(&req->msg);
+    free(req);
+}
+
+/*  Sends the encoded reply to the peer (and to retries that joined), keeps
+    it for idempotent retries when it is final, and ends the request. */
+static void finish(req_t *req, const uint8_t *body, size_t len, bool final)
+{
+    engine_t *self = req->engine;
+    send_frames(self, req->routing, body, len);
+    dedupe_entry_t *d = req->dedupe;
+    if (d) {
+        for (size_t i = 0; i < d->joiners; i++)
+            send_frames(self, req->routing, body, len);
+        d->joiners = 0;
+        if (final) {
+            d->state = DEDUPE_DONE;
+            d->reply = malloc(len);
+            if (d->reply) {
+                memcpy(d->reply, body, len);
+                d->reply_len = len;
+            }
+            d->expires_ms = clock_mono_ms() + DEDUPE_TTL_MS;
+        } else {
+            HASH_DEL(self->dedupe, d);
+            free(d);
+        }
+    }
+    int64_t took = clock_mono_us() - req->start_us;
+    log_debug("%s id=%llu done in %lld us", req->op ? req->op->name : "?",
+              (unsigned long long) req->msg.id, (long long) took);
+    if (req->op && req->op->lane == PROTO_LANE_MUTATION && self->active == req)
+        self->active = NULL;
+    else if (req->op && req->op->lane == PROTO_LANE_QUERY)
+        self->n_queries--;
+    req_free(req);
+    pump(self);
+}
+
+void engine_reply_ok(req_t *req, const proto_schema_t *schema, const void *result)
+{
+    proto_writer_t *w = &req->engine->writer;
+    proto_writer_reset(w);
+    proto_reply_ok(&w->pk, true, req->msg.id, schema, result);
+    finish(req, (const uint8_t *) w->sbuf.data, w->sbuf.size, true);
+}
+
+static void reply_error(req_t *req, proto_err_t err, const char *message, bool has_el_code,
+                        int64_t el_code)
+{
+    proto_writer_t *w = &req->engine->writer;
+    proto_writer_reset(w);
+    proto_reply_error(&w->pk, true, req->msg.id, err, message, has_el_code, el_code);
+    if (err == PROTO_INTERNAL)
+        log_error("%s id=%llu: internal error: %s", req->op ? req->op->name : "?",
+                  (unsigned long long) req->msg.id, message);
+    else
+        log_debug("%s id=%llu: %s: %s", req->op ? req->op->name : "?",
+                  (unsigned long long) req->msg.id, proto_err_name(err), message);
+    finish(req, (const uint8_t *) w->sbuf.data, w->sbuf.size, !proto_err_retryable(err));
+}
+
+void engine_reply_error(req_t *req, proto_err_t err, const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    reply_error(req, err, message, false, 0);
+}
+
+void engine_reply_el_error(req_t *req, const el_response_t *resp)
+{
+    reply_error(req, resp->err, resp->message, resp->has_el_code, resp->el_code);
+}
+
+int engine_call(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
+                el_callback_fn *cb)
+{
+    if (req->engine->aborting) {
+        json_decref(params);
+        engine_reply_error(req, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        return -1;
+    }
+    if (el_client_call(req->engine->el, endpoint, method, params, cb, req) != 0) {
+        engine_reply_error(req, PROTO_INTERNAL, "could not start %s", method);
+        return -1;
+    }
+    return 0;
+}
+
+int engine_batch(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb)
+{
+    if (req->engine->aborting) {
+        json_decref(calls);
+        engine_reply_error(req, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        return -1;
+    }
+    if (el_client_batch(req->engine->el, endpoint, calls, cb, req) != 0) {
+        engine_reply_error(req, PROTO_INTERNAL, "could not start a batch call");
+        return -1;
+    }
+    return 0;
+}
+
+/*  Runs queued mutations one at a time. A handler may finish synchronously,
+    which calls back into pump: the flag keeps that from nesting. */
+static void pump(engine_t *self)
+{
+    if (self->pumping)
+        return;
+    self->pumping = true;
+    while (!self->active && self->queue_head) {
+        req_t *req = self->queue_head;
+        self->queue_head = req->next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        self->queue_len--;
+        req->next = NULL;
+        self->active = req;
+        if (self->shutting_down)
+            engine_reply_error(req, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        else
+            req->def->handler(req);
+    }
+    self->pumping = false;
+}
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static const op_def_t *find_op(const char *name)
+{
+    for (size_t i = 0; i < engine_n_ops; i++)
+        if (strcmp(engine_ops[i].name, name) == 0)
+            return &engine_ops[i];
+    return NULL;
+}
+
+/*  Handles one well-framed request: decode, validate, idempotency, lane. */
+static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
+{
+    self->requests++;
+    char err[PROTO_ERR_LEN];
+    req_t *req = calloc(1, sizeof *req);
+    if (!req) {
+        zframe_destroy(&routing);
+        return;
+    }
+    req->engine = self;
+    req->routing = routing;
+    req->start_us = clock_mono_us();
+    proto_err_t rc = proto_request_decode(zframe_data(body), zframe_size(body),
+                                          self->config.max_frame, &req->msg, err, sizeof err);
+    if (rc != PROTO_OK) {
+        send_error_now(self, routing, req->msg.has_id, req->msg.id, rc, err);
+        req_free(req);
+        return;
+    }
+    if (self->shutting_down) {
+        send_error_now(self, routing, true, req->msg.id, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        req_free(req);
+        return;
+    }
+    req->op = proto_op_find(req->msg.op);
+    req->def = req->op ? find_op(req->op->name) : NULL;
+    if (!req->def) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "unknown op '%s'", req->msg.op);
+        req->op = NULL;
+        send_error_now(self, routing, true, req->msg.id, PROTO_UNKNOWN_OP, msg);
+        req_free(req);
+        return;
+    }
+    if (req->op->args) {
+        req->args = calloc(1, req->op->args->size);
+        if (!req->args
+            || proto_decode(req->op->args, req->msg.args ? req->msg.args : &s_empty_map, req->args,
+                            err, sizeof err) != 0) {
+            char msg[PROTO_ERR_LEN + 8];
+            snprintf(msg, sizeof msg, "args.%s", req->args ? err : "out of memory");
+            free(req->args);
+            req->args = NULL;
+            send_error_now(self, routing, true, req->msg.id, PROTO_BAD_REQUEST, msg);
+            req_free(req);
+            return;
+        }
+    }
+    log_debug("request %s id=%llu", req->op->name, (unsigned long long) req->msg.id);
+
+    switch (req->op->lane) {
+    case PROTO_LANE_NONE:
+        req->def->handler(req);
+        return;
+    case PROTO_LANE_QUERY:
+        if (self->n_queries >= self->config.max_queries) {
+            send_error_now(self, routing, true, req->msg.id, PROTO_OVERLOADED,
+                           "too many queries in flight; retry later");
+            req_free(req);
+            return;
+        }
+        self->n_queries++;
+        req->def->handler(req);
+        return;
+    case PROTO_LANE_MUTATION:
+        break;
+    }
+
+    /* idempotency: the same (peer, id) within a minute is the same request */
+    dedupe_key_t key;
+    memset(&key, 0, sizeof key);
+    key.rid_len = (uint8_t) (zframe_size(routing) > 255 ? 255 : zframe_size(routing));
+    memcpy(key.rid, zframe_data(routing), key.rid_len);
+    key.id = req->msg.id;
+    uint64_t body_hash = fnv1a(zframe_data(body), zframe_size(body));
+    dedupe_entry_t *d = NULL;
+    HASH_FIND(hh, self->dedupe, &key, sizeof key, d);
+    if (d && d->state == DEDUPE_DONE && d->expires_ms <= clock_mono_ms()) {
+        HASH_DEL(self->dedupe, d);
+        free(d->reply);
+        free(d);
+        d = NULL;
+    }
+    if (d) {
+        if (d->body_hash != body_hash) {
+            send_error_now(self, routing, true, req->msg.id, PROTO_BAD_REQUEST,
+                           "id reused for a different request within 60 s");
+        } else if (d->state == DEDUPE_RUNNING) {
+            d->joiners++;
+        } else if (d->reply) {
+            send_frames(self, routing, d->reply, d->reply_len);
+        }
+        req_free(req);
+        return;
+    }
+    if (self->queue_len >= self->config.max_queue) {
+        send_error_now(self, routing, true, req->msg.id, PROTO_OVERLOADED,
+                       "too many fork choice changes queued; retry later");
+        req_free(req);
+        return;
+    }
+    d = calloc(1, sizeof *d);
+    if (d) {
+        d->key = key;
+        d->body_hash = body_hash;
+        d->state = DEDUPE_RUNNING;
+        HASH_ADD(hh, self->dedupe, key, sizeof key, d);
+        req->dedupe = d;
+    }
+    if (self->queue_tail)
+        self->queue_tail->next = req;
+    else
+        self->queue_head = req;
+    self->queue_tail = req;
+    self->queue_len++;
+    pump(self);
+}
+
+static int on_router(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    engine_t *self = arg;
+    for (int i = 0; i < 256; i++) {
+        zmsg_t *msg = zmsg_recv(reader);
+        if (!msg)
+            break; /* EAGAIN: receive timeout is 0 */
+        zframe_t *routing = zmsg_pop(msg);
+        zframe_t *delim = zmsg_pop(msg);
+        zframe_t *body = zmsg_pop(msg);
+        if (!routing || !delim || zframe_size(delim) != 0 || !body || zmsg_size(msg) != 0) {
+            self->dropped_envelopes++;
+            log_debug("dropped a message with a malformed envelope");
+            zframe_destroy(&routing);
+        } else {
+            handle_request(self, routing, body);
+        }
+        zframe_destroy(&delim);
+        zframe_destroy(&body);
+        zmsg_destroy(&msg);
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------------- health */
+
+void engine_note_el_result(engine_t *self, const el_response_t *resp)
+{
+    el_state_t before = self->el_state;
+    switch (resp->err) {
+    case PROTO_EL_UNAVAILABLE:
+    case PROTO_EL_TIMEOUT:
+        self->el_state = EL_STATE_OFFLINE;
+        break;
+    case PROTO_EL_AUTH_FAILED:
+        self->el_state = EL_STATE_AUTH_FAILED;
+        break;
+    case PROTO_OK:
+    case PROTO_EL_ERROR:
+        /* it answered: reachable and authenticated */
+        if (self->el_state == EL_STATE_OFFLINE || self->el_state == EL_STATE_AUTH_FAILED
+            || self->el_state == EL_STATE_UNKNOWN)
+            self->el_state = EL_STATE_SYNCED;
+        break;
+    default:
+        break;
+    }
+    if (before != self->el_state)
+        log_info("execution client state: %s -> %s%s%s%s", el_state_name(before),
+                 el_state_name(self->el_state), resp->err ? " (" : "",
+                 resp->err ? resp->message : "", resp->err ? ")" : "");
+}
+
+static void on_health_sync(void *ctx, el_response_t *resp)
+{
+    engine_t *self = ctx;
+    if (resp->err != PROTO_OK) {
+        engine_note_el_result(self, resp);
+        return;
+    }
+    el_state_t before = self->el_state;
+    self->el_state = json_is_false(resp->result) ? EL_STATE_SYNCED : EL_STATE_SYNCING;
+    if (before != self->el_state)
+        log_info("execution client state is now %s", el_state_name(self->el_state));
+}
+
+static void on_health_caps(void *ctx, el_response_t *resp)
+{
+    engine_t *self = ctx;
+    if (resp->err != PROTO_OK && resp->err != PROTO_EL_ERROR) {
+        engine_note_el_result(self, resp);
+        return;
+    }
+    if (self->aborting)
+        return;
+    el_client_call(self->el, EL_RPC, "eth_syncing", NULL, on_health_sync, self);
+}
+
+static void parse_client_version(engine_t *self, const char *text)
+{
+    /* "EthereumJS/0.10.5/linux/node20" or "Geth/v1.14.0-stable/linux-amd64/go1.22" */
+    static const struct { const char *prefix, *code; } known[] = {
+        {"geth", "GE"}, {"reth", "RH"}, {"nethermind", "NM"}, {"besu", "BU"},
+        {"ethereumjs", "EJ"}, {"erigon", "EG"},
+    };
+    char name[48] = "", version[64] = "";
+    const char *slash = strchr(text, '/');
+    size_t n = slash ? (size_t) (slash - text) : strlen(text);
+    snprintf(name, sizeof name, "%.*s", (int) (n < sizeof name ? n : sizeof name - 1), text);
+    if (slash) {
+        const char *end = strchr(slash + 1, '/');
+        size_t m = end ? (size_t) (end - slash - 1) : strlen(slash + 1);
+        snprintf(version, sizeof version, "%.*s", (int) (m < sizeof version ? m : sizeof version - 1),
+                 slash + 1);
+    }
+    snprintf(self->client.code, sizeof self->client.code, "??");
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strncasecmp(name, known[i].prefix, strlen(known[i].prefix)) == 0)
+            snprintf(self->client.code, sizeof self->client.code, "%s", known[i].code);
+    memcpy(self->client.name, name, sizeof name);
+    memcpy(self->client.version, version, sizeof version);
+    self->client.known = true;
+    log_info("execution client is %s %s (%s)", self->client.name, self->client.version,
+             self->client.code);
+}
+
+static void on_web3_version(void *ctx, el_response_t *resp)
+{
+    engine_t *self = ctx;
+    if (resp->err == PROTO_OK && json_is_string(resp->result))
+        parse_client_version(self, json_string_value(resp->result));
+}
+
+static void on_client_version(void *ctx, el_response_t *resp)
+{
+    engine_t *self = ctx;
+    json_t *first = json_array_get(resp->result, 0);
+    const char *code = json_string_value(json_object_get(first, "code"));
+    const char *name = json_string_value(json_object_get(first, "name"));
+    const char *version = json_string_value(json_object_get(first, "version"));
+    if (resp->err == PROTO_OK && code && name && version) {
+        snprintf(self->client.code, sizeof self->client.code, "%s", code);
+        snprintf(self->client.name, sizeof self->client.name, "%s", name);
+        snprintf(self->client.version, sizeof self->client.version, "%s", version);
+        self->client.known = true;
+        log_info("execution client is %s %s (%s)", name, version, code);
+        return;
+    }
+    if (self->aborting || resp->err == PROTO_EL_UNAVAILABLE || resp->err == PROTO_EL_AUTH_FAILED)
+        return;
+    el_client_call(self->el, EL_RPC, "web3_clientVersion", NULL, on_web3_version, self);
+}
+
+/*  Reads latest, safe and finalized from the client so that status and the
+    first mutation start from the client's own view. */
+static void on_fc_loaded(void *ctx, el_response_t *resp)
+{
+    engine_t *self = ctx;
+    self->fc_loading = false;
+    if (resp->err != PROTO_OK || self->fc.known)
+        return;
+    json_t *latest = json_array_get(resp->result, 0);
+    json_t *safe = json_array_get(resp->result, 1);
+    json_t *fin = json_array_get(resp->result, 2);
+    if (el_json_fixed(json_object_get(latest, "hash"), self->fc.head, 32) != 0)
+        return;
+    self->fc.has_head = true;
+    self->fc.has_safe = el_json_fixed(json_object_get(safe, "hash"), self->fc.safe, 32) == 0;
+    self->fc.has_finalized =
+        el_json_fixed(json_object_get(fin, "hash"), self->fc.finalized, 32) == 0
+        && el_json_quantity(json_object_get(fin, "number"), &self->fc.finalized_number) == 0;
+    self->fc.known = true;
+    char h[67];
+    log_info("fork choice from the execution client: head %s", hex_encode(self->fc.head, 32, h));
+}
+
+static void load_fork_choice(engine_t *self)
+{
+    if (self->fc.known || self->fc_loading || self->aborting)
+        return;
+    json_t *calls = json_pack("[[s,[s,b]],[s,[s,b]],[s,[s,b]]]", "eth_getBlockByNumber", "latest", 0,
+                              "eth_getBlockByNumber", "safe", 0, "eth_getBlockByNumber",
+                              "finalized", 0);
+    if (el_client_batch(self->el, EL_RPC, calls, on_fc_loaded, self) == 0)
+        self->fc_loading = true;
+}
+
+static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
+{
+    engine_t *self = arg;
+    if (self->aborting)
+        return 0;
+    json_t *caps = json_pack("[[s,s,s,s,s,s]]", "engine_forkchoiceUpdatedV2", "engine_getPayloadV2",
+                             "engine_newPayloadV2", "engine_forkchoiceUpdatedV3",
+                             "engine_getPayloadV3", "engine_newPayloadV3");
+    el_client_call(self->el, EL_ENGINE, "engine_exchangeCapabilities", caps, on_health_caps, self);
+    if (!self->client.known)
+        el_client_call(self->el, EL_ENGINE, "engine_getClientVersionV1",
+                       json_pack("[{s:s,s:s,s:s,s:s}]", "code", "AL", "name", "alys-engine",
+                                 "version", ALYS_VERSION, "commit", "00000000"),
+                       on_client_version, self);
+    load_fork_choice(self);
+    return 0;
+}
+
+static int on_sweep(zloop_t *loop, int timer_id, void *arg)
+{
+    engine_t *self = arg;
+    int64_t now = clock_mono_ms();
+    dedupe_entry_t *d, *tmp;
+    HASH_ITER(hh, self->dedupe, d, tmp) {
+        if (d->state == DEDUPE_DONE && d->expires_ms <= now) {
+            HASH_DEL(self->dedupe, d);
+            free(d->reply);
+            free(d);
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- shutdown */
+
+static size_t busy(const engine_t *self)
+{
+    return self->n_queries + (self->active ? 1 : 0) + self->queue_len;
+}
+
+static int on_drain(zloop_t *loop, int timer_id, void *arg)
+{
+    engine_t *self = arg;
+    if (!self->aborting
+        && clock_mono_ms() - self->shutdown_started_ms >= self->config.shutdown_grace_ms) {
+        self->aborting = true;
+        log_warn("%zu requests still running after %d ms: answering SHUTTING_DOWN", busy(self),
+                 self->config.shutdown_grace_ms);
+        el_client_abort_all(self->el, PROTO_SHUTTING_DOWN, "the actor is stopping");
+    }
+    if (busy(self) == 0) {
+        self->aborting = true;
+        el_client_abort_all(self->el, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        return -1; /* ends zloop_start */
+    }
+    return 0;
+}
+
+static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    engine_t *self = arg;
+    struct signalfd_siginfo si;
+    if (read(self->signal_fd, &si, sizeof si) != (ssize_t) sizeof si)
+        return 0;
+    if (self->shutting_down)
+        return 0;
+    self->shutting_down = true;
+    self->shutdown_started_ms = clock_mono_ms();
+    log_info("received %s: finishing %zu requests in flight, then stopping",
+             strsignal((int) si.ssi_signo), busy(self));
+    zloop_timer(loop, 10, 0, on_drain, self);
+    return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
+{
+    engine_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    self->config = *config;
+    self->signal_fd = -1;
+    self->start_ms = clock_mono_ms();
+    proto_writer_init(&self->writer);
+    self->jwt = jwt_auth_new(config->jwt_secret_path, err, err_len);
+    if (!self->jwt)
+        goto fail;
+
+    zsys_handler_set(NULL); /* signals arrive through signalfd below */
+    self->loop = zloop_new();
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->loop || !self->router) {
+        snprintf(err, err_len, "cannot create the ZeroMQ socket");
+        goto fail;
+    }
+    zsock_set_router_mandatory(self->router, 1);
+    zsock_set_router_handover(self->router, 1);
+    zsock_set_sndhwm(self->router, 10000);
+    zsock_set_rcvhwm(self->router, 10000);
+    zsock_set_maxmsgsize(self->router, (int) config->max_frame);
+    zsock_set_rcvtimeo(self->router, 0);
+    zsock_set_linger(self->router, 500);
+    if (zsock_bind(self->router, "%s", config->bind) < 0) {
+        snprintf(err, err_len, "cannot bind %s: %s", config->bind, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    el_client_config_t elc = {
+        .engine_url = config->engine_url,
+        .rpc_url = config->rpc_url,
+        .jwt = self->jwt,
+        .timeout_multiplier = config->timeout_multiplier,
+    };
+    self->el = el_client_new(self->loop, &elc);
+    if (!self->el) {
+        snprintf(err, err_len, "cannot initialise libcurl");
+        goto fail;
+    }
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    self->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (self->signal_fd < 0) {
+        snprintf(err, err_len, "signalfd: %s", strerror(errno));
+        goto fail;
+    }
+    zmq_pollitem_t sig_item = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
+    zloop_poller(self->loop, &sig_item, on_signal, self);
+    zloop_reader(self->loop, self->router, on_router, self);
+    zloop_timer(self->loop, HEALTH_INTERVAL_MS, 0, on_health_timer, self);
+    zloop_timer(self->loop, SWEEP_INTERVAL_MS, 0, on_sweep, self);
+    return self;
+fail:
+    engine_destroy(&self);
+    return NULL;
+}
+
+void engine_destroy(engine_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    engine_t *self = *self_p;
+    self->aborting = true;
+    el_client_destroy(&self->el);
+    /* requests still queued (none after a drain) get no reply: free them */
+    while (self->queue_head) {
+        req_t *next = self->queue_head->next;
+        req_free(self->queue_head);
+        self->queue_head = next;
+    }
+    dedupe_entry_t *d, *tmp;
+    HASH_ITER(hh, self->dedupe, d, tmp) {
+        HASH_DEL(self->dedupe, d);
+        free(d->reply);
+        free(d);
+    }
+    zsock_destroy(&self->router);
+    zloop_destroy(&self->loop);
+    if (self->signal_fd >= 0)
+        close(self->signal_fd);
+    jwt_auth_destroy(&self->jwt);
+    proto_writer_release(&self->writer);
+    free(self);
+    *self_p = NULL;
+}
+
+int engine_run(engine_t *self)
+{
+    log_info("alys-engine %s serving %s; execution client engine %s, rpc %s", ALYS_VERSION,
+             self->config.bind, self->config.engine_url, self->config.rpc_url);
+    on_health_timer(self->loop, -1, self);
+    zloop_start(self->loop);
+    log_info("stopped (%llu requests served, %llu malformed envelopes dropped, %llu replies "
+             "unroutable)",
+             (unsigned long long) self->requests, (unsigned long long) self->dropped_envelopes,
+             (unsigned long long) self->unroutable_replies);
+    return 0;
+}

@@ -1,0 +1,112 @@
+/*  engine: the actor's core. One zloop owns the ROUTER socket, the execution
+    client's HTTP sockets and every timer; all state below is touched only
+    from that loop, so nothing here is locked.
+
+    A request is decoded and validated once (envelope, op, args schema), then
+    runs in its lane: mutations (anything that changes fork choice) one at a
+    time in arrival order, queries concurrently up to a bound. A request ends
+    with exactly one engine_reply_* call, after which it is freed. */
+#ifndef ALYS_ENGINE_H
+#define ALYS_ENGINE_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "el_client.h"
+#include "fork_choice.h"
+#include "proto.h"
+
+typedef struct {
+    const char *bind;
+    const char *engine_url;
+    const char *rpc_url;
+    const char *jwt_secret_path;
+    uint8_t fee_recipient[20];
+    double timeout_multiplier;
+    size_t max_frame;
+    size_t max_queries;      /* concurrent reads */
+    size_t max_queue;        /* queued mutations */
+    int shutdown_grace_ms;   /* in-flight requests get this long on SIGTERM */
+} engine_config_t;
+
+void engine_config_defaults(engine_config_t *config);
+
+typedef struct engine engine_t;
+typedef struct req req_t;
+
+typedef void(op_fn)(req_t *req);
+
+/*  The actor's op table row: the contract's op and its handler. */
+typedef struct {
+    const char *name;
+    op_fn *handler;
+} op_def_t;
+
+extern const op_def_t engine_ops[];
+extern const size_t engine_n_ops;
+
+/*  The execution client's health, as `status` reports it. */
+typedef enum { EL_STATE_UNKNOWN = 0, EL_STATE_SYNCED, EL_STATE_SYNCING, EL_STATE_OFFLINE,
+               EL_STATE_AUTH_FAILED } el_state_t;
+const char *el_state_name(el_state_t state);
+
+typedef struct {
+    bool known;
+    char code[8];
+    char name[48];
+    char version[64];
+} el_client_info_t;
+
+struct req {
+    engine_t *engine;
+    zframe_t *routing;
+    proto_request_t msg;
+    const proto_op_t *op;
+    const op_def_t *def;
+    void *args;             /* decoded with op->args, or NULL */
+    op_fn *resume;          /* the handler's continuation point */
+    json_t *scratch;        /* handler-owned, released with the request */
+    uint8_t hash[32];       /* handler scratch */
+    uint64_t number;        /* handler scratch */
+    void *result;           /* handler scratch: result struct of op->result */
+    struct dedupe_entry *dedupe;
+    int64_t start_us;
+    req_t *next;            /* mutation queue */
+};
+
+/*  Creates the actor: loads the JWT secret, binds the socket. NULL with a
+    message in err on failure. */
+engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len);
+void engine_destroy(engine_t **self_p);
+/*  Runs the loop until a stop signal and the drain that follows. Returns 0. */
+int engine_run(engine_t *self);
+
+/* ---------------- used by op handlers (ops.c) ---------------- */
+
+fork_choice_t *engine_fork_choice(engine_t *self);
+el_client_t *engine_el(engine_t *self);
+const engine_config_t *engine_config(engine_t *self);
+el_state_t engine_el_state(engine_t *self);
+const el_client_info_t *engine_client_info(engine_t *self);
+int64_t engine_uptime_ms(engine_t *self);
+bool engine_aborting(engine_t *self);
+
+/*  Starts an execution-client call for req whose completion resumes the
+    handler with `cb`. If the call cannot start, replies with an error and
+    returns -1 (the request is then gone). */
+int engine_call(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
+                el_callback_fn *cb);
+int engine_batch(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb);
+
+/*  Notes a call's outcome for the health state machine. */
+void engine_note_el_result(engine_t *self, const el_response_t *resp);
+
+void engine_reply_ok(req_t *req, const proto_schema_t *schema, const void *result);
+void engine_reply_error(req_t *req, proto_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*  Replies with the execution client's error (code, message, el_code). */
+void engine_reply_el_error(req_t *req, const el_response_t *resp);
+
+#endif

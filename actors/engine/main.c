@@ -1,0 +1,134 @@
+/*  alys-engine: the engine actor. Parses flags, builds the actor, runs its
+    loop until SIGTERM or SIGINT. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alys_config.h"
+#include "engine.h"
+#include "hex.h"
+#include "log.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: alys-engine --jwt-secret PATH [options]\n"
+            "\n"
+            "The Alys engine actor: serves build, commit, finalize and query operations to\n"
+            "peers over ZeroMQ (msgpack, proto/PROTOCOL.md) and drives the execution client\n"
+            "through the Engine API.\n"
+            "\n"
+            "  --bind ENDPOINT              ZeroMQ endpoint to bind (default ipc:///run/alys/engine.sock)\n"
+            "  --execution-endpoint URL     Engine API, authenticated (default http://127.0.0.1:8551)\n"
+            "  --execution-rpc URL          public JSON-RPC (default http://127.0.0.1:8545)\n"
+            "  --jwt-secret PATH            file with the 32-byte secret as 64 hex characters (required)\n"
+            "  --fee-recipient ADDR         default fee recipient (default 0x000000000000000000000000000000000000dEaD)\n"
+            "  --timeout-multiplier X       scales every Engine API timeout (default 1.0)\n"
+            "  --max-queries N              concurrent read requests before OVERLOADED (default 256)\n"
+            "  --max-frame BYTES            largest request accepted (default 4194304)\n"
+            "  --log-level LEVEL            error, warn, info or debug (default info)\n"
+            "  --help                       this text\n"
+            "  --version                    the version\n");
+}
+
+static int parse_double(const char *text, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (*end || !(v > 0) || v > 1000)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    log_set_program("alys-engine");
+    engine_config_t config;
+    engine_config_defaults(&config);
+    enum { O_BIND = 256, O_EE, O_ER, O_JWT, O_FEE, O_TM, O_LOG, O_MQ, O_MF, O_HELP, O_VERSION };
+    static const struct option options[] = {
+        {"bind", required_argument, NULL, O_BIND},
+        {"execution-endpoint", required_argument, NULL, O_EE},
+        {"execution-rpc", required_argument, NULL, O_ER},
+        {"jwt-secret", required_argument, NULL, O_JWT},
+        {"fee-recipient", required_argument, NULL, O_FEE},
+        {"timeout-multiplier", required_argument, NULL, O_TM},
+        {"max-queries", required_argument, NULL, O_MQ},
+        {"max-frame", required_argument, NULL, O_MF},
+        {"log-level", required_argument, NULL, O_LOG},
+        {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    uint64_t n;
+    log_level_t level;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case O_BIND: config.bind = optarg; break;
+        case O_EE: config.engine_url = optarg; break;
+        case O_ER: config.rpc_url = optarg; break;
+        case O_JWT: config.jwt_secret_path = optarg; break;
+        case O_FEE:
+            if (hex_decode_fixed(optarg, config.fee_recipient, 20) != 0) {
+                fprintf(stderr, "alys-engine: --fee-recipient: expected a 20-byte hex address, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case O_TM:
+            if (parse_double(optarg, &config.timeout_multiplier) != 0) {
+                fprintf(stderr, "alys-engine: --timeout-multiplier: expected a number in (0, 1000], got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case O_MQ:
+            if (!parse_u64(optarg, &n) || n == 0 || n > 1000000) {
+                fprintf(stderr, "alys-engine: --max-queries: expected 1..1000000, got '%s'\n", optarg);
+                return 2;
+            }
+            config.max_queries = (size_t) n;
+            break;
+        case O_MF:
+            if (!parse_u64(optarg, &n) || n < 1024 || n > (1u << 30)) {
+                fprintf(stderr, "alys-engine: --max-frame: expected 1024..1073741824, got '%s'\n", optarg);
+                return 2;
+            }
+            config.max_frame = (size_t) n;
+            break;
+        case O_LOG:
+            if (log_level_parse(optarg, &level) != 0) {
+                fprintf(stderr, "alys-engine: --log-level: expected error, warn, info or debug, got '%s'\n", optarg);
+                return 2;
+            }
+            log_set_level(level);
+            break;
+        case O_HELP: usage(stdout); return 0;
+        case O_VERSION: printf("alys-engine %s\n", ALYS_VERSION); return 0;
+        default:
+            fprintf(stderr, "alys-engine: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "alys-engine: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!config.jwt_secret_path) {
+        fprintf(stderr, "alys-engine: --jwt-secret PATH is required\n");
+        usage(stderr);
+        return 2;
+    }
+    char err[512];
+    engine_t *engine = engine_new(&config, err, sizeof err);
+    if (!engine) {
+        log_error("cannot start: %s", err);
+        return 1;
+    }
+    int rc = engine_run(engine);
+    engine_destroy(&engine);
+    return rc;
+}

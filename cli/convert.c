@@ -1,0 +1,619 @@
+/*  Text, JSON and human output for the CLI; see convert.h. */
+#include "convert.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static int nibble(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static bool has_hex_prefix(const char *text)
+{
+    return text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+}
+
+static bool all_hex(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (nibble(p[i]) < 0)
+            return false;
+    return true;
+}
+
+static bool all_decimal(const char *p)
+{
+    if (!*p)
+        return false;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+/* ------------------------------------------------------------ scalar text */
+
+int convert_parse_quantity(const char *text, uint64_t *out, char *err, size_t err_len)
+{
+    if (!text || !*text)
+        return fail(err, err_len, "expected a quantity (decimal or 0x hex), got nothing");
+    if (text[0] == '-')
+        return fail(err, err_len, "'%s' is negative; a quantity is 0 or more", text);
+    if (has_hex_prefix(text)) {
+        const char *p = text + 2;
+        size_t n = strlen(p);
+        if (n == 0 || !all_hex(p, n))
+            return fail(err, err_len, "'%s' is not a 0x hex quantity", text);
+        while (n > 1 && *p == '0') {
+            p++;
+            n--;
+        }
+        if (n > 16)
+            return fail(err, err_len, "'%s' does not fit in 64 bits", text);
+        uint64_t v = 0;
+        for (size_t i = 0; i < n; i++)
+            v = v << 4 | (uint64_t) nibble(p[i]);
+        *out = v;
+        return 0;
+    }
+    if (!all_decimal(text))
+        return fail(err, err_len, "'%s' is not a quantity (decimal or 0x hex)", text);
+    uint64_t v = 0;
+    for (const char *p = text; *p; p++) {
+        uint64_t d = (uint64_t) (*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return fail(err, err_len, "'%s' does not fit in 64 bits", text);
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int convert_parse_u256(const char *text, uint8_t out[32], char *err, size_t err_len)
+{
+    if (!text || !*text)
+        return fail(err, err_len, "expected a 256-bit quantity (decimal or 0x hex), got nothing");
+    if (text[0] == '-')
+        return fail(err, err_len, "'%s' is negative; a U256 is 0 or more", text);
+    uint8_t v[32] = {0};
+    if (has_hex_prefix(text)) {
+        const char *p = text + 2;
+        size_t n = strlen(p);
+        if (n == 0 || !all_hex(p, n))
+            return fail(err, err_len, "'%s' is not 0x hex", text);
+        while (n > 1 && *p == '0') {
+            p++;
+            n--;
+        }
+        if (n > 64)
+            return fail(err, err_len, "'%s' does not fit in 256 bits", text);
+        for (size_t i = 0; i < n; i++) {
+            int d = nibble(p[n - 1 - i]);
+            v[31 - i / 2] |= (uint8_t) (i % 2 ? d << 4 : d);
+        }
+    } else {
+        if (!all_decimal(text))
+            return fail(err, err_len, "'%s' is not a U256 (decimal or 0x hex)", text);
+        for (const char *p = text; *p; p++) {
+            unsigned carry = (unsigned) (*p - '0');
+            for (int i = 31; i >= 0; i--) {
+                unsigned x = v[i] * 10u + carry;
+                v[i] = (uint8_t) (x & 0xff);
+                carry = x >> 8;
+            }
+            if (carry)
+                return fail(err, err_len, "'%s' does not fit in 256 bits", text);
+        }
+    }
+    memcpy(out, v, 32);
+    return 0;
+}
+
+int convert_parse_fixed(const char *text, uint8_t *out, size_t n, const char *what, char *err,
+                        size_t err_len)
+{
+    if (!text || !has_hex_prefix(text))
+        return fail(err, err_len, "expected %s: 0x and %zu hex digits", what, 2 * n);
+    const char *p = text + 2;
+    size_t digits = strlen(p);
+    if (!all_hex(p, digits))
+        return fail(err, err_len, "'%s' is not hex; expected %s (0x and %zu hex digits)", text,
+                    what, 2 * n);
+    if (digits % 2)
+        return fail(err, err_len, "odd number of hex digits; expected %s (0x and %zu hex digits)",
+                    what, 2 * n);
+    if (digits != 2 * n)
+        return fail(err, err_len, "got %zu bytes; expected %s (0x and %zu hex digits)",
+                    digits / 2, what, 2 * n);
+    return hex_decode(text, out, n) == (long) n ? 0 : fail(err, err_len, "bad hex");
+}
+
+bool convert_is_scalar(proto_ftype_t type)
+{
+    switch (type) {
+    case PF_HASH32: case PF_ADDRESS: case PF_PAYLOAD_ID: case PF_U256: case PF_BLOOM:
+    case PF_QUANTITY: case PF_BOOL: case PF_STR: case PF_DATA: case PF_SELECTOR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int convert_scalar(proto_ftype_t type, const char *text, msgpack_packer *pk, char *err,
+                   size_t err_len)
+{
+    uint8_t buf[256];
+    switch (type) {
+    case PF_HASH32:
+        if (convert_parse_fixed(text, buf, 32, "a 32-byte hash", err, err_len) != 0)
+            return -1;
+        proto_pack_bin(pk, buf, 32);
+        return 0;
+    case PF_ADDRESS:
+        if (convert_parse_fixed(text, buf, 20, "a 20-byte address", err, err_len) != 0)
+            return -1;
+        proto_pack_bin(pk, buf, 20);
+        return 0;
+    case PF_PAYLOAD_ID:
+        if (convert_parse_fixed(text, buf, 8, "an 8-byte payload id", err, err_len) != 0)
+            return -1;
+        proto_pack_bin(pk, buf, 8);
+        return 0;
+    case PF_BLOOM:
+        if (convert_parse_fixed(text, buf, 256, "a 256-byte logs bloom", err, err_len) != 0)
+            return -1;
+        proto_pack_bin(pk, buf, 256);
+        return 0;
+    case PF_U256:
+        if (convert_parse_u256(text, buf, err, err_len) != 0)
+            return -1;
+        proto_pack_bin(pk, buf, 32);
+        return 0;
+    case PF_QUANTITY: {
+        uint64_t v;
+        if (convert_parse_quantity(text, &v, err, err_len) != 0)
+            return -1;
+        msgpack_pack_uint64(pk, v);
+        return 0;
+    }
+    case PF_BOOL:
+        if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+            msgpack_pack_true(pk);
+        else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+            msgpack_pack_false(pk);
+        else
+            return fail(err, err_len, "'%s' is not a bool (true, false, 1, 0)", text);
+        return 0;
+    case PF_STR:
+        proto_pack_str(pk, text);
+        return 0;
+    case PF_DATA: {
+        if (!has_hex_prefix(text) || !all_hex(text + 2, strlen(text + 2)))
+            return fail(err, err_len, "expected bytes as 0x hex");
+        uint8_t *data;
+        size_t len;
+        if (hex_decode_alloc(text, &data, &len) != 0)
+            return fail(err, err_len, "odd number of hex digits; expected bytes as 0x hex");
+        proto_pack_bin(pk, data, len);
+        free(data);
+        return 0;
+    }
+    case PF_SELECTOR: {
+        proto_selector_t sel;
+        if (proto_selector_parse(text, &sel) != 0)
+            return fail(err, err_len,
+                        "'%s' is not a block: use a tag (latest, pending, earliest, safe, "
+                        "finalized), a number, or a 0x block hash of 32 bytes",
+                        text);
+        proto_pack_selector(pk, &sel);
+        return 0;
+    }
+    default:
+        return fail(err, err_len, "this field takes JSON, not a single value");
+    }
+}
+
+/* ---------------------------------------------------------- JSON to msgpack */
+
+/*  "0x" and an even number of hex digits: the generic rule's bin. */
+static bool is_hex_bytes(const char *s, size_t n)
+{
+    return n >= 2 && has_hex_prefix(s) && (n - 2) % 2 == 0 && all_hex(s + 2, n - 2);
+}
+
+static int pack_json(const json_t *j, msgpack_packer *pk, char *err, size_t err_len)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *val;
+        msgpack_pack_map(pk, json_object_size(j));
+        json_object_foreach((json_t *) j, key, val) {
+            proto_pack_str(pk, key);
+            if (pack_json(val, pk, err, err_len) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *val;
+        msgpack_pack_array(pk, json_array_size(j));
+        json_array_foreach(j, i, val)
+            if (pack_json(val, pk, err, err_len) != 0)
+                return -1;
+        return 0;
+    }
+    case JSON_STRING: {
+        const char *s = json_string_value(j);
+        size_t n = json_string_length(j);
+        if (is_hex_bytes(s, n)) {
+            size_t len = (n - 2) / 2;
+            uint8_t *data = malloc(len ? len : 1);
+            if (!data)
+                return fail(err, err_len, "out of memory");
+            hex_decode(s, data, len);
+            proto_pack_bin(pk, data, len);
+            free(data);
+        } else {
+            msgpack_pack_str(pk, n);
+            msgpack_pack_str_body(pk, s, n);
+        }
+        return 0;
+    }
+    case JSON_INTEGER: {
+        json_int_t v = json_integer_value(j);
+        if (v >= 0)
+            msgpack_pack_uint64(pk, (uint64_t) v);
+        else
+            msgpack_pack_int64(pk, (int64_t) v);
+        return 0;
+    }
+    case JSON_REAL:
+        msgpack_pack_double(pk, json_real_value(j));
+        return 0;
+    case JSON_TRUE: msgpack_pack_true(pk); return 0;
+    case JSON_FALSE: msgpack_pack_false(pk); return 0;
+    case JSON_NULL: msgpack_pack_nil(pk); return 0;
+    default:
+        return fail(err, err_len, "unsupported JSON value");
+    }
+}
+
+int convert_json_to_msgpack(const char *text, size_t len, msgpack_packer *pk, char *err,
+                            size_t err_len)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return fail(err, err_len, "bad JSON at line %d column %d: %s", jerr.line, jerr.column,
+                    jerr.text);
+    int rc = pack_json(root, pk, err, err_len);
+    json_decref(root);
+    return rc;
+}
+
+/* ---------------------------------------------------------- msgpack to JSON */
+
+/*  Length of the valid UTF-8 sequence at p, or 0 when the bytes there are
+    not one (overlong forms and surrogates included). */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0) lo = 0xa0;
+        if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0) lo = 0x90;
+        if (c == 0xf4) hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+static void write_json_string(FILE *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    fputc('"', out);
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        if (c == '"' || c == '\\') {
+            fputc('\\', out);
+            fputc((int) c, out);
+            i++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\n': fputs("\\n", out); break;
+            case '\r': fputs("\\r", out); break;
+            case '\t': fputs("\\t", out); break;
+            case '\b': fputs("\\b", out); break;
+            case '\f': fputs("\\f", out); break;
+            default: fprintf(out, "\\u%04x", c); break;
+            }
+            i++;
+        } else {
+            size_t len = utf8_sequence(p + i, n - i);
+            if (len == 0) {
+                fputs("\\ufffd", out);
+                i++;
+            } else {
+                fwrite(p + i, 1, len, out);
+                i += len;
+            }
+        }
+    }
+    fputc('"', out);
+}
+
+static void write_json_hex(FILE *out, const uint8_t *data, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    fputs("\"0x", out);
+    for (size_t i = 0; i < n; i++) {
+        fputc(digits[data[i] >> 4], out);
+        fputc(digits[data[i] & 15], out);
+    }
+    fputc('"', out);
+}
+
+static void newline_indent(FILE *out, bool pretty, int depth)
+{
+    if (!pretty)
+        return;
+    fputc('\n', out);
+    for (int i = 0; i < depth; i++)
+        fputs("  ", out);
+}
+
+static void json_value(FILE *out, const msgpack_object *o, bool pretty, int depth);
+
+/*  JSON object keys are strings; a key of another type is written as the
+    text of its JSON form. */
+static void json_key(FILE *out, const msgpack_object *k)
+{
+    char buf[32];
+    switch (k->type) {
+    case MSGPACK_OBJECT_STR:
+        write_json_string(out, k->via.str.ptr, k->via.str.size);
+        return;
+    case MSGPACK_OBJECT_BIN:
+        write_json_hex(out, (const uint8_t *) k->via.bin.ptr, k->via.bin.size);
+        return;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        snprintf(buf, sizeof buf, "%" PRIu64, k->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        snprintf(buf, sizeof buf, "%" PRId64, k->via.i64);
+        break;
+    case MSGPACK_OBJECT_BOOLEAN:
+        snprintf(buf, sizeof buf, "%s", k->via.boolean ? "true" : "false");
+        break;
+    case MSGPACK_OBJECT_NIL:
+        snprintf(buf, sizeof buf, "null");
+        break;
+    default:
+        snprintf(buf, sizeof buf, "?");
+        break;
+    }
+    write_json_string(out, buf, strlen(buf));
+}
+
+static void json_double(FILE *out, double d)
+{
+    if (!isfinite(d)) {
+        fputs("null", out);
+        return;
+    }
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", d);
+    fputs(buf, out);
+    /*  keep it a JSON real so that it converts back to a float */
+    if (!strpbrk(buf, ".eE"))
+        fputs(".0", out);
+}
+
+static void json_value(FILE *out, const msgpack_object *o, bool pretty, int depth)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: fputs("null", out); break;
+    case MSGPACK_OBJECT_BOOLEAN: fputs(o->via.boolean ? "true" : "false", out); break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: fprintf(out, "%" PRIu64, o->via.u64); break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: fprintf(out, "%" PRId64, o->via.i64); break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: json_double(out, o->via.f64); break;
+    case MSGPACK_OBJECT_STR: write_json_string(out, o->via.str.ptr, o->via.str.size); break;
+    case MSGPACK_OBJECT_BIN: write_json_hex(out, (const uint8_t *) o->via.bin.ptr, o->via.bin.size); break;
+    case MSGPACK_OBJECT_EXT: write_json_hex(out, (const uint8_t *) o->via.ext.ptr, o->via.ext.size); break;
+    case MSGPACK_OBJECT_ARRAY:
+        if (o->via.array.size == 0) {
+            fputs("[]", out);
+            break;
+        }
+        fputc('[', out);
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            if (i)
+                fputc(',', out);
+            newline_indent(out, pretty, depth + 1);
+            json_value(out, &o->via.array.ptr[i], pretty, depth + 1);
+        }
+        newline_indent(out, pretty, depth);
+        fputc(']', out);
+        break;
+    case MSGPACK_OBJECT_MAP:
+        if (o->via.map.size == 0) {
+            fputs("{}", out);
+            break;
+        }
+        fputc('{', out);
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            if (i)
+                fputc(',', out);
+            newline_indent(out, pretty, depth + 1);
+            json_key(out, &o->via.map.ptr[i].key);
+            fputs(pretty ? ": " : ":", out);
+            json_value(out, &o->via.map.ptr[i].val, pretty, depth + 1);
+        }
+        newline_indent(out, pretty, depth);
+        fputc('}', out);
+        break;
+    default:
+        fputs("null", out);
+        break;
+    }
+}
+
+void convert_write_json(FILE *out, const msgpack_object *o, bool pretty)
+{
+    json_value(out, o, pretty, 0);
+}
+
+char *convert_to_json(const msgpack_object *o)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return NULL;
+    json_value(mem, o, false, 0);
+    if (fclose(mem) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* ------------------------------------------------------------ human output */
+
+static void indent(FILE *out, int n)
+{
+    for (int i = 0; i < n; i++)
+        fputc(' ', out);
+}
+
+static bool is_nonempty_container(const msgpack_object *o)
+{
+    return (o->type == MSGPACK_OBJECT_MAP && o->via.map.size > 0)
+           || (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size > 0);
+}
+
+/*  A scalar, or an empty container, on the rest of the current line. */
+static void human_scalar(FILE *out, const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: fputs("null", out); break;
+    case MSGPACK_OBJECT_BOOLEAN: fputs(o->via.boolean ? "true" : "false", out); break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: fprintf(out, "%" PRIu64, o->via.u64); break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: fprintf(out, "%" PRId64, o->via.i64); break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: fprintf(out, "%g", o->via.f64); break;
+    case MSGPACK_OBJECT_STR:
+        fwrite(o->via.str.ptr, 1, o->via.str.size, out);
+        break;
+    case MSGPACK_OBJECT_BIN:
+    case MSGPACK_OBJECT_EXT: {
+        const uint8_t *p = (const uint8_t *) (o->type == MSGPACK_OBJECT_BIN ? o->via.bin.ptr
+                                                                            : o->via.ext.ptr);
+        uint32_t n = o->type == MSGPACK_OBJECT_BIN ? o->via.bin.size : o->via.ext.size;
+        fputs("0x", out);
+        for (uint32_t i = 0; i < n; i++)
+            fprintf(out, "%02x", p[i]);
+        break;
+    }
+    case MSGPACK_OBJECT_ARRAY: fputs("[]", out); break;
+    case MSGPACK_OBJECT_MAP: fputs("{}", out); break;
+    default: fputs("?", out); break;
+    }
+}
+
+static void human_items(FILE *out, const msgpack_object *arr, int depth);
+
+/*  Map entries at column `depth`; when first_inline, the first entry
+    continues the current line (after an array's "- "). */
+static void human_entries(FILE *out, const msgpack_object *map, int depth, bool first_inline)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        if (i > 0 || !first_inline)
+            indent(out, depth);
+        human_scalar(out, &kv->key);
+        fputc(':', out);
+        if (is_nonempty_container(&kv->val)) {
+            fputc('\n', out);
+            if (kv->val.type == MSGPACK_OBJECT_MAP)
+                human_entries(out, &kv->val, depth + 2, false);
+            else
+                human_items(out, &kv->val, depth + 2);
+        } else {
+            fputc(' ', out);
+            human_scalar(out, &kv->val);
+            fputc('\n', out);
+        }
+    }
+}
+
+static void human_items(FILE *out, const msgpack_object *arr, int depth)
+{
+    for (uint32_t i = 0; i < arr->via.array.size; i++) {
+        const msgpack_object *item = &arr->via.array.ptr[i];
+        indent(out, depth);
+        fputs("- ", out);
+        if (item->type == MSGPACK_OBJECT_MAP && item->via.map.size > 0) {
+            human_entries(out, item, depth + 2, true);
+        } else if (item->type == MSGPACK_OBJECT_ARRAY && item->via.array.size > 0) {
+            fputc('\n', out);
+            human_items(out, item, depth + 2);
+        } else {
+            human_scalar(out, item);
+            fputc('\n', out);
+        }
+    }
+}
+
+void convert_write_human(FILE *out, const msgpack_object *map)
+{
+    if (map->type == MSGPACK_OBJECT_MAP) {
+        human_entries(out, map, 0, false);
+    } else if (map->type == MSGPACK_OBJECT_ARRAY) {
+        human_items(out, map, 0);
+    } else {
+        human_scalar(out, map);
+        fputc('\n', out);
+    }
+}

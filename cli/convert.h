@@ -1,0 +1,69 @@
+/*  convert: the operator's text to msgpack, and msgpack back to text.
+
+    Inbound, command-line values become msgpack by field type (hex bytes,
+    decimal or 0x quantities, booleans), and JSON becomes msgpack by one
+    generic rule: a string of "0x" and an even number of hex digits is bin,
+    any other string is str, a non-negative integer is uint, a negative one
+    int, and arrays, objects, true, false and null map onto their msgpack
+    counterparts.
+
+    Outbound, msgpack becomes JSON by the inverse rule (bin is written as a
+    "0x..." string, uint as a JSON integer), so the JSON this module prints
+    converts back to the same msgpack bytes; or it becomes indented
+    `key: value` lines for a person to read.
+
+    Nothing here touches the network; every function is a pure conversion. */
+#ifndef ALYS_CLI_CONVERT_H
+#define ALYS_CLI_CONVERT_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+/*  Parses a Quantity: decimal digits, or "0x" and 1..16 significant hex
+    digits. Rejects signs, spaces, empty text and values over 2^64-1.
+    Returns 0, or -1 with a reason in err. */
+int convert_parse_quantity(const char *text, uint64_t *out, char *err, size_t err_len);
+
+/*  Parses a U256 into 32 big-endian bytes: decimal digits, or "0x" and 1..64
+    hex digits (left-padded with zeros). Returns 0, or -1 with a reason. */
+int convert_parse_u256(const char *text, uint8_t out[32], char *err, size_t err_len);
+
+/*  Parses "0x" and exactly 2*n hex digits into out. Returns 0, or -1 with a
+    reason that names what was expected (`what`, e.g. "a 32-byte hash"). */
+int convert_parse_fixed(const char *text, uint8_t *out, size_t n, const char *what, char *err,
+                        size_t err_len);
+
+/*  True when type is converted from a single word (not JSON). */
+bool convert_is_scalar(proto_ftype_t type);
+
+/*  Parses text as one value of a scalar field type and packs it. Returns 0,
+    or -1 with a reason in err (without the key; the caller adds it). */
+int convert_scalar(proto_ftype_t type, const char *text, msgpack_packer *pk, char *err,
+                   size_t err_len);
+
+/*  Parses len bytes of JSON text (any JSON value at the top) and packs it by
+    the generic rule. Returns 0, or -1 with a reason (line and column for a
+    syntax error). */
+int convert_json_to_msgpack(const char *text, size_t len, msgpack_packer *pk, char *err,
+                            size_t err_len);
+
+/*  Writes o as one JSON document (no trailing newline). With pretty, nested
+    containers are indented by two spaces per level. Strings that are not
+    valid UTF-8 have their bad bytes replaced by U+FFFD. */
+void convert_write_json(FILE *out, const msgpack_object *o, bool pretty);
+
+/*  Returns o as compact JSON text; the caller frees it. NULL only when out
+    of memory. */
+char *convert_to_json(const msgpack_object *o);
+
+/*  Writes a map as `key: value` lines: nested maps indented by two spaces,
+    array items as `- ` lines, bin as 0x hex, nil as null. An empty map
+    writes nothing. */
+void convert_write_human(FILE *out, const msgpack_object *map);
+
+#endif
