@@ -146,8 +146,8 @@ int convert_parse_fixed(const char *text, uint8_t *out, size_t n, const char *wh
         return fail(err, err_len, "odd number of hex digits; expected %s (0x and %zu hex digits)",
                     what, 2 * n);
     if (digits != 2 * n)
-        return fail(err, err_len, "got %zu bytes; expected %s (0x and %zu hex digits)",
-                    digits / 2, what, 2 * n);
+        return fail(err, err_len, "got %zu byte%s; expected %s (0x and %zu hex digits)",
+                    digits / 2, digits == 2 ? "" : "s", what, 2 * n);
     return hex_decode(text, out, n) == (long) n ? 0 : fail(err, err_len, "bad hex");
 }
 

@@ -484,7 +484,8 @@ static int decode_value(proto_ftype_t type, const proto_field_t *f, const msgpac
         *(char **) dst = s;
         return 0;
     }
-    case PF_DATA: return decode_data(o, dst, f ? f->max_len : 0, path, err, err_len);
+    case PF_DATA: /* an array's max_len counts its items, not their bytes */
+        return decode_data(o, dst, f && f->type == PF_DATA ? f->max_len : 0, path, err, err_len);
     case PF_SELECTOR: return decode_selector(o, dst, path, err, err_len);
     case PF_STRUCT:
         if (o->type != MSGPACK_OBJECT_MAP)
@@ -1003,6 +1004,7 @@ proto_err_t proto_reply_decode(const uint8_t *buf, size_t len, size_t max_frame,
     return PROTO_OK;
 bad:
     proto_frame_destroy(&frame);
+    out->result = NULL; /* it pointed into the frame */
     return PROTO_BAD_REQUEST;
 }
 
@@ -1039,7 +1041,8 @@ int proto_selector_parse(const char *text, proto_selector_t *out)
         return 0;
     }
     char *end;
-    if (text[0] == '-' || text[0] == '+' || text[0] == ' ')
+    /* strtoull would skip any leading whitespace and negate a '-' */
+    if (text[0] < '0' || text[0] > '9')
         return -1;
     errno = 0;
     unsigned long long v = strtoull(text, &end, 0);

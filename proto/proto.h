@@ -188,9 +188,27 @@ typedef struct {
     char *endpoint;
 } proto_el_status_t;
 
+/*  Counters of the actor itself (an addition to the contract's status). */
+typedef struct {
+    uint64_t requests;
+    uint64_t mutations_queued;
+    uint64_t queries_in_flight;
+    uint64_t el_calls;
+    uint64_t el_failures;
+    uint64_t el_connections_opened;
+    uint64_t dropped_envelopes;
+    uint64_t unroutable_replies;
+    uint64_t block_cache_hits, block_cache_misses, block_cache_entries;
+    uint64_t payload_cache_hits, payload_cache_misses, payload_cache_entries;
+} proto_actor_stats_t;
+
 typedef struct {
     proto_el_status_t el;
     proto_forkchoice_t forkchoice;
+    bool has_actor;
+    proto_actor_stats_t actor;
+    bool has_fork;
+    char *fork; /* the fork in force now: shanghai, cancun or prague */
 } proto_status_result_t;
 
 typedef struct {
@@ -211,9 +229,26 @@ typedef struct {
     proto_payload_t payload;
     uint8_t payload_id[8];
     uint8_t block_value[32];
+    /*  Prague on: the EIP-7685 requests that go with the payload (an addition
+        to the contract; empty before Prague). */
+    size_t n_execution_requests;
+    proto_data_t *execution_requests;
 } proto_build_block_result_t;
 
-typedef struct { proto_payload_t payload; } proto_payload_args_t; /* commit_block, validate_payload */
+/*  commit_block, validate_payload. The fields after `payload` are additions to
+    the contract for Cancun and Prague payloads: the parent beacon block root
+    and blob versioned hashes of engine_newPayloadV3, the execution requests of
+    V4. A payload this actor built needs none of them: they are remembered. */
+typedef struct {
+    proto_payload_t payload;
+    bool has_parent_beacon_block_root;
+    uint8_t parent_beacon_block_root[32];
+    size_t n_versioned_hashes;
+    uint8_t (*versioned_hashes)[32];
+    bool has_execution_requests;
+    size_t n_execution_requests;
+    proto_data_t *execution_requests;
+} proto_payload_args_t;
 typedef struct { uint8_t block_hash[32]; } proto_block_hash_t;   /* commit result, finalize/revert args */
 typedef struct { char *status; } proto_status_only_t;            /* validate_payload result */
 

@@ -165,9 +165,32 @@ static const proto_field_t s_forkchoice[] = {
 };
 LOCAL_SCHEMA(s_forkchoice_schema, "forkchoice", proto_forkchoice_t, s_forkchoice);
 
+#define AS proto_actor_stats_t
+static const proto_field_t s_actor_stats[] = {
+    REQ(AS, "requests", NULL, PF_QUANTITY, requests),
+    REQ(AS, "mutations_queued", NULL, PF_QUANTITY, mutations_queued),
+    REQ(AS, "queries_in_flight", NULL, PF_QUANTITY, queries_in_flight),
+    REQ(AS, "el_calls", NULL, PF_QUANTITY, el_calls),
+    REQ(AS, "el_failures", NULL, PF_QUANTITY, el_failures),
+    REQ(AS, "el_connections_opened", NULL, PF_QUANTITY, el_connections_opened),
+    REQ(AS, "dropped_envelopes", NULL, PF_QUANTITY, dropped_envelopes),
+    REQ(AS, "unroutable_replies", NULL, PF_QUANTITY, unroutable_replies),
+    REQ(AS, "block_cache_hits", NULL, PF_QUANTITY, block_cache_hits),
+    REQ(AS, "block_cache_misses", NULL, PF_QUANTITY, block_cache_misses),
+    REQ(AS, "block_cache_entries", NULL, PF_QUANTITY, block_cache_entries),
+    REQ(AS, "payload_cache_hits", NULL, PF_QUANTITY, payload_cache_hits),
+    REQ(AS, "payload_cache_misses", NULL, PF_QUANTITY, payload_cache_misses),
+    REQ(AS, "payload_cache_entries", NULL, PF_QUANTITY, payload_cache_entries),
+};
+#undef AS
+LOCAL_SCHEMA(s_actor_stats_schema, "actor", proto_actor_stats_t, s_actor_stats);
+
 static const proto_field_t s_status_result[] = {
     SUB(proto_status_result_t, "el", NULL, el, s_el_status_schema),
     SUB(proto_status_result_t, "forkchoice", NULL, forkchoice, s_forkchoice_schema),
+    {"actor", NULL, PF_STRUCT, offsetof(proto_status_result_t, actor), PF_OPTIONAL,
+     offsetof(proto_status_result_t, has_actor), &s_actor_stats_schema, 0, 0, 0},
+    OPT(proto_status_result_t, "fork", NULL, PF_STR, fork, has_fork),
 };
 LOCAL_SCHEMA(s_status_result_schema, "result", proto_status_result_t, s_status_result);
 
@@ -188,12 +211,22 @@ static const proto_field_t s_build_result[] = {
     SUB(proto_build_block_result_t, "payload", NULL, payload, proto_payload_schema),
     REQ(proto_build_block_result_t, "payload_id", NULL, PF_PAYLOAD_ID, payload_id),
     REQ(proto_build_block_result_t, "block_value", NULL, PF_U256, block_value),
+    {"execution_requests", "executionRequests", PF_ARRAY,
+     offsetof(proto_build_block_result_t, execution_requests), PF_DEFAULTED, 0, NULL, PF_DATA,
+     offsetof(proto_build_block_result_t, n_execution_requests), 16},
 };
 LOCAL_SCHEMA(s_build_result_schema, "result", proto_build_block_result_t, s_build_result);
 
+#define PA proto_payload_args_t
 static const proto_field_t s_payload_args[] = {
-    SUB(proto_payload_args_t, "payload", NULL, payload, proto_payload_schema),
+    SUB(PA, "payload", NULL, payload, proto_payload_schema),
+    OPT(PA, "parent_beacon_block_root", NULL, PF_HASH32, parent_beacon_block_root,
+        has_parent_beacon_block_root),
+    OPTSARR(PA, "versioned_hashes", NULL, versioned_hashes, n_versioned_hashes, PF_HASH32, 4096),
+    {"execution_requests", NULL, PF_ARRAY, offsetof(PA, execution_requests), PF_OPTIONAL,
+     offsetof(PA, has_execution_requests), NULL, PF_DATA, offsetof(PA, n_execution_requests), 16},
 };
+#undef PA
 LOCAL_SCHEMA(s_payload_args_schema, "args", proto_payload_args_t, s_payload_args);
 
 static const proto_field_t s_block_hash[] = {

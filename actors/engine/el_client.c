@@ -26,6 +26,7 @@ struct el_call {
     void *ctx;
     uint64_t rpc_id;  /* first id; a batch uses rpc_id .. rpc_id + n - 1 */
     size_t batch_n;   /* 0: single call */
+    bool lenient;     /* batch: a member's error leaves null in its place */
     int64_t start_us;
     int timeout_ms;
     el_endpoint_t endpoint;
@@ -224,7 +225,7 @@ static json_t *rpc_request(uint64_t id, const char *method, json_t *params)
 }
 
 static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, json_t *body,
-                 size_t batch_n, uint64_t first_id, el_callback_fn *cb, void *ctx)
+                 size_t batch_n, uint64_t first_id, bool lenient, el_callback_fn *cb, void *ctx)
 {
     el_call_t *call = calloc(1, sizeof *call);
     if (!call) {
@@ -236,6 +237,7 @@ static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, 
     call->ctx = ctx;
     call->rpc_id = first_id;
     call->batch_n = batch_n;
+    call->lenient = lenient;
     call->endpoint = endpoint;
     snprintf(call->method, sizeof call->method, "%s", method);
     call->timeout_ms = (int) (el_method_timeout_ms(method) * self->multiplier);
@@ -292,11 +294,11 @@ int el_client_call(el_client_t *self, el_endpoint_t endpoint, const char *method
     json_t *body = rpc_request(id, method, params);
     if (!body)
         return -1;
-    return start(self, endpoint, method, body, 0, id, cb, ctx);
+    return start(self, endpoint, method, body, 0, id, false, cb, ctx);
 }
 
-int el_client_batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
-                    el_callback_fn *cb, void *ctx)
+static int batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls, bool lenient,
+                 el_callback_fn *cb, void *ctx)
 {
     size_t n = json_array_size(calls);
     if (n == 0) {
@@ -314,7 +316,19 @@ int el_client_batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
                                                 json_incref(params)));
     }
     json_decref(calls);
-    return start(self, endpoint, "batch", body, n, first, cb, ctx);
+    return start(self, endpoint, "batch", body, n, first, lenient, cb, ctx);
+}
+
+int el_client_batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
+                    el_callback_fn *cb, void *ctx)
+{
+    return batch(self, endpoint, calls, false, cb, ctx);
+}
+
+int el_client_batch_lenient(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
+                            el_callback_fn *cb, void *ctx)
+{
+    return batch(self, endpoint, calls, true, cb, ctx);
 }
 
 static void unlink_call(el_client_t *self, el_call_t *call)
@@ -460,6 +474,13 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
         if (k >= call->batch_n)
             continue;
         if (read_member(m, resp) != 0) {
+            if (call->lenient) {
+                resp->err = PROTO_OK;
+                resp->has_el_code = false;
+                resp->message[0] = '\0';
+                found++;
+                continue;
+            }
             json_decref(ordered);
             return;
         }

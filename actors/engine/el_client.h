@@ -60,6 +60,11 @@ int el_client_call(el_client_t *self, el_endpoint_t endpoint, const char *method
 int el_client_batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
                     el_callback_fn *cb, void *ctx);
 
+/*  The same, but a member's JSON-RPC error leaves null in its place instead
+    of failing the batch. */
+int el_client_batch_lenient(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
+                            el_callback_fn *cb, void *ctx);
+
 /*  Ends every transfer now; each callback runs once with err. */
 void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message);
 

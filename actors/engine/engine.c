@@ -18,6 +18,7 @@
 #include "el_json.h"
 #include "hex.h"
 #include "log.h"
+#include "state_file.h"
 
 #define DEDUPE_TTL_MS 60000
 #define HEALTH_INTERVAL_MS 5000
@@ -54,7 +55,13 @@ struct engine {
     fork_choice_t fc;
     el_state_t el_state;
     el_client_info_t client;
-    bool fc_loading;
+    const client_profile_t *profile;
+    enum { FC_UNKNOWN, FC_LOADING, FC_READY } fc_phase;
+    bool caps_checked;
+    int64_t caps_checked_ms;
+    bool fatal;
+    payload_cache_t *payloads;
+    block_cache_t *blocks;
     /* lanes */
     req_t *active;            /* the running mutation */
     req_t *queue_head, *queue_tail;
@@ -86,6 +93,14 @@ void engine_config_defaults(engine_config_t *config)
     config->max_queries = 256;
     config->max_queue = 1024;
     config->shutdown_grace_ms = 1200;
+    fork_schedule_default(&config->schedule);
+    config->client = "auto";
+    config->block_cache_size = 1024;
+    config->payload_cache_size = 32;
+    config->payload_ttl_ms = 120000;
+    config->logs_chunk = 2000;
+    config->health_interval_ms = HEALTH_INTERVAL_MS;
+    config->caps_interval_ms = 15 * 60 * 1000;
 }
 
 const char *el_state_name(el_state_t state)
@@ -101,6 +116,42 @@ el_state_t engine_el_state(engine_t *self) { return self->el_state; }
 const el_client_info_t *engine_client_info(engine_t *self) { return &self->client; }
 int64_t engine_uptime_ms(engine_t *self) { return clock_mono_ms() - self->start_ms; }
 bool engine_aborting(engine_t *self) { return self->aborting; }
+const fork_schedule_t *engine_schedule(engine_t *self) { return &self->config.schedule; }
+const client_profile_t *engine_profile(engine_t *self) { return self->profile; }
+payload_cache_t *engine_payload_cache(engine_t *self) { return self->payloads; }
+block_cache_t *engine_block_cache(engine_t *self) { return self->blocks; }
+
+void engine_fc_changed(engine_t *self)
+{
+    if (self->config.state_dir && state_file_save(self->config.state_dir, &self->fc) != 0)
+        log_error("cannot save the fork choice under %s: %s", self->config.state_dir,
+                  strerror(errno));
+}
+
+void engine_stats(engine_t *self, proto_actor_stats_t *out)
+{
+    el_client_stats_t el;
+    el_client_stats(self->el, &el);
+    cache_stats_t b, p;
+    block_cache_stats(self->blocks, &b);
+    payload_cache_stats(self->payloads, &p);
+    *out = (proto_actor_stats_t){
+        .requests = self->requests,
+        .mutations_queued = self->queue_len + (self->active ? 1 : 0),
+        .queries_in_flight = self->n_queries,
+        .el_calls = el.calls,
+        .el_failures = el.failures,
+        .el_connections_opened = el.connections_opened,
+        .dropped_envelopes = self->dropped_envelopes,
+        .unroutable_replies = self->unroutable_replies,
+        .block_cache_hits = b.hits,
+        .block_cache_misses = b.misses,
+        .block_cache_entries = b.entries,
+        .payload_cache_hits = p.hits,
+        .payload_cache_misses = p.misses,
+        .payload_cache_entries = p.entries,
+    };
+}
 
 /* ------------------------------------------------------------ sending */
 
@@ -151,7 +202,8 @@ static void req_free(req_t *req)
 static void finish(req_t *req, const uint8_t *body, size_t len, bool final)
 {
     engine_t *self = req->engine;
-    send_frames(self, req->routing, body, len);
+    if (req->routing)
+        send_frames(self, req->routing, body, len);
     dedupe_entry_t *d = req->dedupe;
     if (d) {
         for (size_t i = 0; i < d->joiners; i++)
@@ -234,26 +286,45 @@ int engine_call(req_t *req, el_endpoint_t endpoint, const char *method, json_t *
     return 0;
 }
 
-int engine_batch(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb)
+static int batch(req_t *req, el_endpoint_t endpoint, json_t *calls, bool lenient,
+                 el_callback_fn *cb)
 {
     if (req->engine->aborting) {
         json_decref(calls);
         engine_reply_error(req, PROTO_SHUTTING_DOWN, "the actor is stopping");
         return -1;
     }
-    if (el_client_batch(req->engine->el, endpoint, calls, cb, req) != 0) {
+    int rc = lenient ? el_client_batch_lenient(req->engine->el, endpoint, calls, cb, req)
+                     : el_client_batch(req->engine->el, endpoint, calls, cb, req);
+    if (rc != 0) {
         engine_reply_error(req, PROTO_INTERNAL, "could not start a batch call");
         return -1;
     }
     return 0;
 }
 
+int engine_batch(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb)
+{
+    return batch(req, endpoint, calls, false, cb);
+}
+
+int engine_batch_lenient(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb)
+{
+    return batch(req, endpoint, calls, true, cb);
+}
+
 /*  Runs queued mutations one at a time. A handler may finish synchronously,
     which calls back into pump: the flag keeps that from nesting. */
+static void recover_fork_choice(engine_t *self);
+
 static void pump(engine_t *self)
 {
     if (self->pumping)
         return;
+    if (self->queue_head && self->fc_phase != FC_READY && !self->shutting_down) {
+        recover_fork_choice(self); /* mutations wait until fork choice is known */
+        return;
+    }
     self->pumping = true;
     while (!self->active && self->queue_head) {
         req_t *req = self->queue_head;
@@ -434,31 +505,90 @@ static int on_router(zloop_t *loop, zsock_t *reader, void *arg)
 
 /* --------------------------------------------------------------- health */
 
-void engine_note_el_result(engine_t *self, const el_response_t *resp)
+static void fail_queue(engine_t *self, proto_err_t err, const char *message)
+{
+    while (self->queue_head) {
+        req_t *req = self->queue_head;
+        self->queue_head = req->next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        self->queue_len--;
+        req->next = NULL;
+        self->active = req;
+        engine_reply_error(req, err, "%s", message);
+    }
+}
+
+/*  The last fork choice goes to the client again after it comes back, so a
+    restarted client (or one that lost its head) sees what the actor set. */
+static void resend_fork_choice(engine_t *self)
+{
+    const op_def_t *def = find_op("update_forkchoice");
+    const proto_op_t *op = proto_op_find("update_forkchoice");
+    req_t *req = calloc(1, sizeof *req);
+    proto_update_fc_args_t *a = calloc(1, sizeof *a);
+    if (!req || !a || !def || !op || !self->fc.has_head) {
+        free(req);
+        free(a);
+        return;
+    }
+    memcpy(a->head, self->fc.head, 32);
+    a->has_safe = self->fc.has_safe;
+    memcpy(a->safe, self->fc.safe, 32);
+    a->has_finalized = self->fc.has_finalized;
+    memcpy(a->finalized, self->fc.finalized, 32);
+    req->engine = self;
+    req->op = op;
+    req->def = def;
+    req->args = a;
+    req->number = self->fc.finalized_number;
+    req->start_us = clock_mono_us();
+    if (self->queue_tail)
+        self->queue_tail->next = req;
+    else
+        self->queue_head = req;
+    self->queue_tail = req;
+    self->queue_len++;
+    log_info("re-sending the last fork choice to the execution client");
+    pump(self);
+}
+
+static void set_state(engine_t *self, el_state_t next, const char *why)
 {
     el_state_t before = self->el_state;
+    if (before == next)
+        return;
+    self->el_state = next;
+    if (next == EL_STATE_OFFLINE || next == EL_STATE_AUTH_FAILED)
+        log_warn("execution client %s -> %s: %s", el_state_name(before), el_state_name(next),
+                 why ? why : "");
+    else
+        log_info("execution client %s -> %s", el_state_name(before), el_state_name(next));
+    bool was_down = before == EL_STATE_OFFLINE || before == EL_STATE_AUTH_FAILED;
+    if (was_down && (next == EL_STATE_SYNCED || next == EL_STATE_SYNCING)
+        && self->fc_phase == FC_READY && !self->shutting_down)
+        resend_fork_choice(self);
+}
+
+void engine_note_el_result(engine_t *self, const el_response_t *resp)
+{
     switch (resp->err) {
     case PROTO_EL_UNAVAILABLE:
     case PROTO_EL_TIMEOUT:
-        self->el_state = EL_STATE_OFFLINE;
+        set_state(self, EL_STATE_OFFLINE, resp->message);
         break;
     case PROTO_EL_AUTH_FAILED:
-        self->el_state = EL_STATE_AUTH_FAILED;
+        set_state(self, EL_STATE_AUTH_FAILED, resp->message);
         break;
-    case PROTO_OK:
-    case PROTO_EL_ERROR:
-        /* it answered: reachable and authenticated */
-        if (self->el_state == EL_STATE_OFFLINE || self->el_state == EL_STATE_AUTH_FAILED
-            || self->el_state == EL_STATE_UNKNOWN)
-            self->el_state = EL_STATE_SYNCED;
+    case PROTO_SHUTTING_DOWN:
         break;
     default:
+        /* it answered, authenticated: reachable */
+        if (self->el_state == EL_STATE_OFFLINE || self->el_state == EL_STATE_AUTH_FAILED
+            || self->el_state == EL_STATE_UNKNOWN)
+            set_state(self, EL_STATE_SYNCED, NULL);
         break;
     }
-    if (before != self->el_state)
-        log_info("execution client state: %s -> %s%s%s%s", el_state_name(before),
-                 el_state_name(self->el_state), resp->err ? " (" : "",
-                 resp->err ? resp->message : "", resp->err ? ")" : "");
 }
 
 static void on_health_sync(void *ctx, el_response_t *resp)
@@ -468,31 +598,64 @@ static void on_health_sync(void *ctx, el_response_t *resp)
         engine_note_el_result(self, resp);
         return;
     }
-    el_state_t before = self->el_state;
-    self->el_state = json_is_false(resp->result) ? EL_STATE_SYNCED : EL_STATE_SYNCING;
-    if (before != self->el_state)
-        log_info("execution client state is now %s", el_state_name(self->el_state));
+    if (self->el_state == EL_STATE_AUTH_FAILED)
+        return; /* the public port answers without a JWT: that proves nothing */
+    set_state(self, json_is_false(resp->result) ? EL_STATE_SYNCED : EL_STATE_SYNCING, NULL);
 }
 
-static void on_health_caps(void *ctx, el_response_t *resp)
+static int on_fatal(zloop_t *loop, int timer_id, void *arg) { return -1; }
+
+/*  engine_exchangeCapabilities: a method the fork schedule needs and the
+    client lacks is fatal at start-up, since every build would fail; later it
+    is logged (the client was replaced under us). */
+static void on_caps(void *ctx, el_response_t *resp)
 {
     engine_t *self = ctx;
-    if (resp->err != PROTO_OK && resp->err != PROTO_EL_ERROR) {
-        engine_note_el_result(self, resp);
+    engine_note_el_result(self, resp);
+    if (resp->err != PROTO_OK)
         return;
+    const char *need[16];
+    fork_required_methods(&self->config.schedule, need, 16);
+    char missing[256] = "";
+    for (size_t i = 0; need[i]; i++) {
+        bool found = false;
+        for (size_t j = 0; j < json_array_size(resp->result) && !found; j++)
+            found = strcmp(json_string_value(json_array_get(resp->result, j)) ?: "", need[i]) == 0;
+        if (!found && strlen(missing) + strlen(need[i]) + 3 < sizeof missing) {
+            strcat(missing, missing[0] ? ", " : "");
+            strcat(missing, need[i]);
+        }
     }
-    if (self->aborting)
+    bool first = !self->caps_checked;
+    self->caps_checked = true;
+    self->caps_checked_ms = clock_mono_ms();
+    if (!missing[0])
         return;
-    el_client_call(self->el, EL_RPC, "eth_syncing", NULL, on_health_sync, self);
+    if (first) {
+        log_error("the execution client at %s does not offer %s, which the fork schedule needs: "
+                  "stopping",
+                  self->config.engine_url, missing);
+        self->fatal = true;
+        zloop_timer(self->loop, 1, 1, on_fatal, self);
+    } else {
+        log_error("the execution client no longer offers %s", missing);
+    }
+}
+
+static void check_caps(engine_t *self)
+{
+    const char *methods[16];
+    size_t n = fork_required_methods(&self->config.schedule, methods, 16);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_string(methods[i]));
+    el_client_call(self->el, EL_ENGINE, "engine_exchangeCapabilities", json_pack("[o]", list),
+                   on_caps, self);
 }
 
 static void parse_client_version(engine_t *self, const char *text)
 {
     /* "EthereumJS/0.10.5/linux/node20" or "Geth/v1.14.0-stable/linux-amd64/go1.22" */
-    static const struct { const char *prefix, *code; } known[] = {
-        {"geth", "GE"}, {"reth", "RH"}, {"nethermind", "NM"}, {"besu", "BU"},
-        {"ethereumjs", "EJ"}, {"erigon", "EG"},
-    };
     char name[48] = "", version[64] = "";
     const char *slash = strchr(text, '/');
     size_t n = slash ? (size_t) (slash - text) : strlen(text);
@@ -503,22 +666,28 @@ static void parse_client_version(engine_t *self, const char *text)
         snprintf(version, sizeof version, "%.*s", (int) (m < sizeof version ? m : sizeof version - 1),
                  slash + 1);
     }
-    snprintf(self->client.code, sizeof self->client.code, "??");
-    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-        if (strncasecmp(name, known[i].prefix, strlen(known[i].prefix)) == 0)
-            snprintf(self->client.code, sizeof self->client.code, "%s", known[i].code);
+    const client_profile_t *p = client_profile_for(name);
+    snprintf(self->client.code, sizeof self->client.code, "%s", p->code);
     memcpy(self->client.name, name, sizeof name);
     memcpy(self->client.version, version, sizeof version);
     self->client.known = true;
-    log_info("execution client is %s %s (%s)", self->client.name, self->client.version,
-             self->client.code);
+}
+
+static void adopt_client(engine_t *self)
+{
+    if (strcmp(self->config.client, "auto") == 0)
+        self->profile = client_profile_for(self->client.code);
+    log_info("execution client is %s %s (%s); behaving as for %s", self->client.name,
+             self->client.version, self->client.code, self->profile->name);
 }
 
 static void on_web3_version(void *ctx, el_response_t *resp)
 {
     engine_t *self = ctx;
-    if (resp->err == PROTO_OK && json_is_string(resp->result))
+    if (resp->err == PROTO_OK && json_is_string(resp->result)) {
         parse_client_version(self, json_string_value(resp->result));
+        adopt_client(self);
+    }
 }
 
 static void on_client_version(void *ctx, el_response_t *resp)
@@ -533,46 +702,123 @@ static void on_client_version(void *ctx, el_response_t *resp)
         snprintf(self->client.name, sizeof self->client.name, "%s", name);
         snprintf(self->client.version, sizeof self->client.version, "%s", version);
         self->client.known = true;
-        log_info("execution client is %s %s (%s)", name, version, code);
+        adopt_client(self);
         return;
     }
-    if (self->aborting || resp->err == PROTO_EL_UNAVAILABLE || resp->err == PROTO_EL_AUTH_FAILED)
+    if (self->aborting || resp->err == PROTO_EL_UNAVAILABLE || resp->err == PROTO_EL_AUTH_FAILED
+        || resp->err == PROTO_EL_TIMEOUT)
         return;
+    /* EthereumJS and older clients lack engine_getClientVersionV1 */
     el_client_call(self->el, EL_RPC, "web3_clientVersion", NULL, on_web3_version, self);
 }
 
-/*  Reads latest, safe and finalized from the client so that status and the
-    first mutation start from the client's own view. */
-static void on_fc_loaded(void *ctx, el_response_t *resp)
+/* ------------------------------------------------------------- recovery */
+
+static fork_choice_t s_saved; /* the state file as read, until checked */
+static bool s_have_saved;
+
+static bool block_hash_of(json_t *block, uint8_t out[32])
 {
-    engine_t *self = ctx;
-    self->fc_loading = false;
-    if (resp->err != PROTO_OK || self->fc.known)
-        return;
-    json_t *latest = json_array_get(resp->result, 0);
-    json_t *safe = json_array_get(resp->result, 1);
-    json_t *fin = json_array_get(resp->result, 2);
-    if (el_json_fixed(json_object_get(latest, "hash"), self->fc.head, 32) != 0)
-        return;
-    self->fc.has_head = true;
-    self->fc.has_safe = el_json_fixed(json_object_get(safe, "hash"), self->fc.safe, 32) == 0;
-    self->fc.has_finalized =
-        el_json_fixed(json_object_get(fin, "hash"), self->fc.finalized, 32) == 0
-        && el_json_quantity(json_object_get(fin, "number"), &self->fc.finalized_number) == 0;
-    self->fc.known = true;
-    char h[67];
-    log_info("fork choice from the execution client: head %s", hex_encode(self->fc.head, 32, h));
+    return json_is_object(block) && el_json_fixed(json_object_get(block, "hash"), out, 32) == 0;
 }
 
-static void load_fork_choice(engine_t *self)
+/*  The chain's own fork: a latest block with parentBeaconBlockRoot is past
+    Cancun, one with requestsHash past Prague. */
+static void detect_forks(engine_t *self, json_t *latest)
 {
-    if (self->fc.known || self->fc_loading || self->aborting)
+    if (self->config.schedule.configured)
         return;
-    json_t *calls = json_pack("[[s,[s,b]],[s,[s,b]],[s,[s,b]]]", "eth_getBlockByNumber", "latest", 0,
-                              "eth_getBlockByNumber", "safe", 0, "eth_getBlockByNumber",
+    if (json_object_get(latest, "parentBeaconBlockRoot") && self->config.schedule.cancun != 0) {
+        self->config.schedule.cancun = 0;
+        log_info("the chain is past Cancun: using Engine API V3");
+    }
+    if (json_object_get(latest, "requestsHash") && self->config.schedule.prague != 0) {
+        self->config.schedule.prague = 0;
+        log_info("the chain is past Prague: using Engine API V4");
+    }
+}
+
+static void on_recovered(void *ctx, el_response_t *resp)
+{
+    engine_t *self = ctx;
+    engine_note_el_result(self, resp);
+    if (resp->err != PROTO_OK || !block_hash_of(json_array_get(resp->result, 0), self->fc.head)) {
+        self->fc_phase = FC_UNKNOWN;
+        if (resp->err == PROTO_SHUTTING_DOWN)
+            return;
+        char message[320];
+        snprintf(message, sizeof message, "fork choice not known yet: %s",
+                 resp->err ? resp->message : "the execution client has no latest block");
+        fail_queue(self, resp->err == PROTO_OK || resp->err == PROTO_EL_ERROR ? PROTO_EL_UNAVAILABLE
+                                                                              : resp->err,
+                   message);
+        return;
+    }
+    json_t *r = resp->result;
+    json_t *latest = json_array_get(r, 0);
+    detect_forks(self, latest);
+    fork_choice_t fc = {0};
+    uint8_t h[32];
+    const char *source = "the execution client's latest, safe and finalized blocks";
+    if (s_have_saved && block_hash_of(json_array_get(r, 3), h)) {
+        /* the saved head is still known to the client: trust the saved state */
+        fc = s_saved;
+        fc.has_safe = s_saved.has_safe && block_hash_of(json_array_get(r, 4), h);
+        fc.has_finalized = s_saved.has_finalized && block_hash_of(json_array_get(r, 5), h);
+        if (fc.has_finalized)
+            el_json_quantity(json_object_get(json_array_get(r, 5), "number"), &fc.finalized_number);
+        source = "the state file, checked against the execution client";
+    } else {
+        block_hash_of(latest, fc.head);
+        fc.has_head = true;
+        fc.has_safe = block_hash_of(json_array_get(r, 1), fc.safe);
+        fc.has_finalized = block_hash_of(json_array_get(r, 2), fc.finalized)
+                           && el_json_quantity(json_object_get(json_array_get(r, 2), "number"),
+                                               &fc.finalized_number) == 0;
+    }
+    fc.known = true;
+    self->fc = fc;
+    self->fc_phase = FC_READY;
+    char hh[67], fh[67];
+    log_info("fork choice recovered from %s: head %s, finalized %s (%llu)", source,
+             hex_encode(fc.head, 32, hh), fc.has_finalized ? hex_encode(fc.finalized, 32, fh) : "none",
+             (unsigned long long) fc.finalized_number);
+    engine_fc_changed(self);
+    if (!self->caps_checked)
+        check_caps(self);
+    pump(self);
+}
+
+/*  Reads what the fork choice was: the state file when there is one (its
+    hashes checked against the client), else the client's block tags. Until
+    this completes, mutations wait in their queue. The tag lookups go in the
+    same batch; errors for individual tags (a client that has no safe block
+    yet) count as "none". */
+static void recover_fork_choice(engine_t *self)
+{
+    if (self->fc_phase != FC_UNKNOWN || self->aborting)
+        return;
+    self->fc_phase = FC_LOADING;
+    s_have_saved = false;
+    if (self->config.state_dir) {
+        char err[256];
+        int rc = state_file_load(self->config.state_dir, &s_saved, err, sizeof err);
+        if (rc < 0)
+            log_warn("%s", err);
+        s_have_saved = rc == 1 && s_saved.has_head;
+    }
+    json_t *calls = json_pack("[[s,[s,b]],[s,[s,b]],[s,[s,b]]]", "eth_getBlockByNumber", "latest",
+                              0, "eth_getBlockByNumber", "safe", 0, "eth_getBlockByNumber",
                               "finalized", 0);
-    if (el_client_batch(self->el, EL_RPC, calls, on_fc_loaded, self) == 0)
-        self->fc_loading = true;
+    if (s_have_saved) {
+        const uint8_t *hashes[] = {s_saved.head, s_saved.has_safe ? s_saved.safe : s_saved.head,
+                                   s_saved.has_finalized ? s_saved.finalized : s_saved.head};
+        for (int i = 0; i < 3; i++)
+            json_array_append_new(calls, json_pack("[s,[o,b]]", "eth_getBlockByHash",
+                                                   el_json_hex(hashes[i], 32), 0));
+    }
+    if (el_client_batch_lenient(self->el, EL_RPC, calls, on_recovered, self) != 0)
+        self->fc_phase = FC_UNKNOWN;
 }
 
 static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
@@ -580,16 +826,22 @@ static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
     engine_t *self = arg;
     if (self->aborting)
         return 0;
-    json_t *caps = json_pack("[[s,s,s,s,s,s]]", "engine_forkchoiceUpdatedV2", "engine_getPayloadV2",
-                             "engine_newPayloadV2", "engine_forkchoiceUpdatedV3",
-                             "engine_getPayloadV3", "engine_newPayloadV3");
-    el_client_call(self->el, EL_ENGINE, "engine_exchangeCapabilities", caps, on_health_caps, self);
+    el_client_call(self->el, EL_RPC, "eth_syncing", NULL, on_health_sync, self);
+    bool due = clock_mono_ms() - self->caps_checked_ms >= self->config.caps_interval_ms;
+    if (self->caps_checked
+        && (due || self->el_state == EL_STATE_AUTH_FAILED || self->el_state == EL_STATE_OFFLINE))
+        check_caps(self); /* also proves the JWT works again */
     if (!self->client.known)
         el_client_call(self->el, EL_ENGINE, "engine_getClientVersionV1",
                        json_pack("[{s:s,s:s,s:s,s:s}]", "code", "AL", "name", "alys-engine",
                                  "version", ALYS_VERSION, "commit", "00000000"),
                        on_client_version, self);
-    load_fork_choice(self);
+    if (self->fc_phase == FC_UNKNOWN)
+        recover_fork_choice(self);
+    else if (!self->caps_checked && self->fc_phase == FC_READY)
+        check_caps(self);
+    int64_t now = clock_mono_ms();
+    payload_cache_sweep(self->payloads, now);
     return 0;
 }
 
@@ -691,10 +943,13 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         .timeout_multiplier = config->timeout_multiplier,
     };
     self->el = el_client_new(self->loop, &elc);
-    if (!self->el) {
-        snprintf(err, err_len, "cannot initialise libcurl");
+    self->payloads = payload_cache_new(config->payload_cache_size, config->payload_ttl_ms);
+    self->blocks = block_cache_new(config->block_cache_size);
+    if (!self->el || !self->payloads || !self->blocks) {
+        snprintf(err, err_len, "cannot initialise libcurl or the caches");
         goto fail;
     }
+    self->profile = client_profile_for(strcmp(config->client, "auto") == 0 ? NULL : config->client);
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -709,7 +964,7 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     zmq_pollitem_t sig_item = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
     zloop_poller(self->loop, &sig_item, on_signal, self);
     zloop_reader(self->loop, self->router, on_router, self);
-    zloop_timer(self->loop, HEALTH_INTERVAL_MS, 0, on_health_timer, self);
+    zloop_timer(self->loop, (size_t) config->health_interval_ms, 0, on_health_timer, self);
     zloop_timer(self->loop, SWEEP_INTERVAL_MS, 0, on_sweep, self);
     return self;
 fail:
@@ -736,6 +991,8 @@ void engine_destroy(engine_t **self_p)
         free(d->reply);
         free(d);
     }
+    payload_cache_destroy(&self->payloads);
+    block_cache_destroy(&self->blocks);
     zsock_destroy(&self->router);
     zloop_destroy(&self->loop);
     if (self->signal_fd >= 0)
@@ -752,6 +1009,8 @@ int engine_run(engine_t *self)
              self->config.bind, self->config.engine_url, self->config.rpc_url);
     on_health_timer(self->loop, -1, self);
     zloop_start(self->loop);
+    if (self->fatal)
+        return 1;
     log_info("stopped (%llu requests served, %llu malformed envelopes dropped, %llu replies "
              "unroutable)",
              (unsigned long long) self->requests, (unsigned long long) self->dropped_envelopes,

@@ -14,8 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache.h"
+#include "client_profile.h"
 #include "el_client.h"
 #include "fork_choice.h"
+#include "fork_schedule.h"
 #include "proto.h"
 
 typedef struct {
@@ -29,6 +32,15 @@ typedef struct {
     size_t max_queries;      /* concurrent reads */
     size_t max_queue;        /* queued mutations */
     int shutdown_grace_ms;   /* in-flight requests get this long on SIGTERM */
+    fork_schedule_t schedule; /* configured, or read from the chain at start */
+    const char *client;      /* auto, or a profile name */
+    size_t block_cache_size;
+    size_t payload_cache_size;
+    int payload_ttl_ms;
+    const char *state_dir;   /* NULL: fork choice only from the client's tags */
+    uint64_t logs_chunk;     /* largest block range per eth_getLogs */
+    int health_interval_ms;
+    int caps_interval_ms;
 } engine_config_t;
 
 void engine_config_defaults(engine_config_t *config);
@@ -61,7 +73,7 @@ typedef struct {
 
 struct req {
     engine_t *engine;
-    zframe_t *routing;
+    zframe_t *routing;      /* NULL for the actor's own requests */
     proto_request_t msg;
     const proto_op_t *op;
     const op_def_t *def;
@@ -92,6 +104,14 @@ el_state_t engine_el_state(engine_t *self);
 const el_client_info_t *engine_client_info(engine_t *self);
 int64_t engine_uptime_ms(engine_t *self);
 bool engine_aborting(engine_t *self);
+const fork_schedule_t *engine_schedule(engine_t *self);
+const client_profile_t *engine_profile(engine_t *self);
+payload_cache_t *engine_payload_cache(engine_t *self);
+block_cache_t *engine_block_cache(engine_t *self);
+/*  Records a fork choice change: persists it under --state-dir. */
+void engine_fc_changed(engine_t *self);
+/*  Fills the actor's counters for status (and metrics). */
+void engine_stats(engine_t *self, proto_actor_stats_t *out);
 
 /*  Starts an execution-client call for req whose completion resumes the
     handler with `cb`. If the call cannot start, replies with an error and
@@ -99,6 +119,8 @@ bool engine_aborting(engine_t *self);
 int engine_call(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
                 el_callback_fn *cb);
 int engine_batch(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb);
+/*  A batch where a member's error leaves null in its place. */
+int engine_batch_lenient(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb);
 
 /*  Notes a call's outcome for the health state machine. */
 void engine_note_el_result(engine_t *self, const el_response_t *resp);

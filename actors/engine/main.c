@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include "alys_config.h"
 #include "engine.h"
@@ -27,6 +30,14 @@ static void usage(FILE *out)
             "  --timeout-multiplier X       scales every Engine API timeout (default 1.0)\n"
             "  --max-queries N              concurrent read requests before OVERLOADED (default 256)\n"
             "  --max-frame BYTES            largest request accepted (default 4194304)\n"
+            "  --fork-schedule SPEC         shanghai=T,cancun=T,prague=T (timestamps or 'never');\n"
+            "                               default: Shanghai, with later forks read from the chain\n"
+            "  --client NAME                auto, geth, reth, nethermind, besu, ethereumjs (default auto)\n"
+            "  --state-dir DIR              keep the fork choice in DIR/forkchoice across restarts\n"
+            "  --block-cache N              blocks kept by hash (default 1024; 0 disables)\n"
+            "  --payload-cache N            built payloads kept (default 32)\n"
+            "  --payload-ttl SECONDS        how long a built payload is kept (default 120)\n"
+            "  --logs-chunk N               largest block range per eth_getLogs call (default 2000)\n"
             "  --log-level LEVEL            error, warn, info or debug (default info)\n"
             "  --help                       this text\n"
             "  --version                    the version\n");
@@ -47,7 +58,8 @@ int main(int argc, char **argv)
     log_set_program("alys-engine");
     engine_config_t config;
     engine_config_defaults(&config);
-    enum { O_BIND = 256, O_EE, O_ER, O_JWT, O_FEE, O_TM, O_LOG, O_MQ, O_MF, O_HELP, O_VERSION };
+    enum { O_BIND = 256, O_EE, O_ER, O_JWT, O_FEE, O_TM, O_LOG, O_MQ, O_MF, O_HELP, O_VERSION,
+           O_FORKS, O_CLIENT, O_STATE, O_BCACHE, O_PCACHE, O_PTTL, O_CHUNK };
     static const struct option options[] = {
         {"bind", required_argument, NULL, O_BIND},
         {"execution-endpoint", required_argument, NULL, O_EE},
@@ -58,6 +70,13 @@ int main(int argc, char **argv)
         {"max-queries", required_argument, NULL, O_MQ},
         {"max-frame", required_argument, NULL, O_MF},
         {"log-level", required_argument, NULL, O_LOG},
+        {"fork-schedule", required_argument, NULL, O_FORKS},
+        {"client", required_argument, NULL, O_CLIENT},
+        {"state-dir", required_argument, NULL, O_STATE},
+        {"block-cache", required_argument, NULL, O_BCACHE},
+        {"payload-cache", required_argument, NULL, O_PCACHE},
+        {"payload-ttl", required_argument, NULL, O_PTTL},
+        {"logs-chunk", required_argument, NULL, O_CHUNK},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -104,6 +123,44 @@ int main(int argc, char **argv)
                 return 2;
             }
             log_set_level(level);
+            break;
+        case O_FORKS: {
+            char why[160];
+            if (fork_schedule_parse(optarg, &config.schedule, why, sizeof why) != 0) {
+                fprintf(stderr, "alys-engine: --fork-schedule: %s\n", why);
+                return 2;
+            }
+            break;
+        }
+        case O_CLIENT:
+            if (!client_profile_name_valid(optarg)) {
+                fprintf(stderr, "alys-engine: --client: expected auto, geth, reth, nethermind, besu, ethereumjs or erigon, got '%s'\n", optarg);
+                return 2;
+            }
+            config.client = optarg;
+            break;
+        case O_STATE: {
+            struct stat st;
+            if (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode) || access(optarg, W_OK) != 0) {
+                fprintf(stderr, "alys-engine: --state-dir: %s is not a writable directory\n", optarg);
+                return 2;
+            }
+            config.state_dir = optarg;
+            break;
+        }
+        case O_BCACHE:
+        case O_PCACHE:
+        case O_PTTL:
+        case O_CHUNK:
+            if (!parse_u64(optarg, &n) || n > 100000000 || (c != O_BCACHE && n == 0)) {
+                fprintf(stderr, "alys-engine: --%s: expected a whole number%s, got '%s'\n",
+                        options[c - O_BIND].name, c == O_BCACHE ? "" : " above 0", optarg);
+                return 2;
+            }
+            if (c == O_BCACHE) config.block_cache_size = (size_t) n;
+            if (c == O_PCACHE) config.payload_cache_size = (size_t) n;
+            if (c == O_PTTL) config.payload_ttl_ms = (int) (n > 86400 ? 86400000 : n * 1000);
+            if (c == O_CHUNK) config.logs_chunk = n;
             break;
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("alys-engine %s\n", ALYS_VERSION); return 0;

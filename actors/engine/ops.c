@@ -1,12 +1,20 @@
 /*  The op handlers. Each is a small state machine: a start function that
     issues an execution-client call and continuations that run when its
-    answer arrives. Every path ends in exactly one engine_reply_*. */
+    answer arrives. Every path ends in exactly one engine_reply_*.
+
+    Mutations run only once the fork choice is known (the engine's lane
+    waits for its recovery), one at a time, so they read and write
+    engine_fork_choice() freely. */
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alys_config.h"
+#include "block_hash.h"
+#include "clock.h"
 #include "el_json.h"
 #include "engine.h"
 #include "hex.h"
@@ -37,49 +45,7 @@ static void *alloc_result(req_t *req)
     return req->result;
 }
 
-static char *hexs(const uint8_t *b, size_t n, char *buf)
-{
-    return hex_encode(b, n, buf);
-}
-
-/*  Runs req->resume once fork choice is known, reading latest, safe and
-    finalized from the client if this actor has not set them yet. */
-static void on_fc_batch(void *ctx, el_response_t *resp)
-{
-    req_t *req = ctx;
-    if (failed(req, resp, false))
-        return;
-    fork_choice_t *fc = engine_fork_choice(req->engine);
-    if (!fc->known) {
-        json_t *latest = json_array_get(resp->result, 0);
-        json_t *safe = json_array_get(resp->result, 1);
-        json_t *fin = json_array_get(resp->result, 2);
-        if (el_json_fixed(json_object_get(latest, "hash"), fc->head, 32) != 0) {
-            engine_reply_error(req, PROTO_EL_ERROR, "execution client has no latest block");
-            return;
-        }
-        fc->has_head = true;
-        fc->has_safe = el_json_fixed(json_object_get(safe, "hash"), fc->safe, 32) == 0;
-        fc->has_finalized = el_json_fixed(json_object_get(fin, "hash"), fc->finalized, 32) == 0
-                            && el_json_quantity(json_object_get(fin, "number"),
-                                                &fc->finalized_number) == 0;
-        fc->known = true;
-    }
-    req->resume(req);
-}
-
-static void with_fork_choice(req_t *req, op_fn *next)
-{
-    req->resume = next;
-    if (engine_fork_choice(req->engine)->known) {
-        next(req);
-        return;
-    }
-    json_t *calls = json_pack("[[s,[s,b]],[s,[s,b]],[s,[s,b]]]", "eth_getBlockByNumber", "latest", 0,
-                              "eth_getBlockByNumber", "safe", 0, "eth_getBlockByNumber",
-                              "finalized", 0);
-    engine_batch(req, EL_RPC, calls, on_fc_batch);
-}
+static char *hexs(const uint8_t *b, size_t n, char *buf) { return hex_encode(b, n, buf); }
 
 /*  [ForkchoiceState] for a new head with the current safe and finalized. */
 static json_t *fcu_params(engine_t *e, const uint8_t head[32])
@@ -89,24 +55,27 @@ static json_t *fcu_params(engine_t *e, const uint8_t head[32])
                                                    fc->finalized));
 }
 
+static void set_head(req_t *req, const uint8_t head[32])
+{
+    fork_choice_t *fc = engine_fork_choice(req->engine);
+    memcpy(fc->head, head, 32);
+    fc->has_head = true;
+    engine_fc_changed(req->engine);
+}
+
+static json_t *selector_json(const proto_selector_t *sel)
+{
+    switch (sel->kind) {
+    case PROTO_SEL_HASH: return el_json_hex(sel->hash, 32);
+    case PROTO_SEL_NUMBER: return el_json_qty(sel->number);
+    default: return json_string(sel->tag);
+    }
+}
+
 static json_t *selector_params(const proto_selector_t *sel, bool full, const char **method)
 {
-    json_t *first;
-    switch (sel->kind) {
-    case PROTO_SEL_HASH:
-        *method = "eth_getBlockByHash";
-        first = el_json_hex(sel->hash, 32);
-        break;
-    case PROTO_SEL_NUMBER:
-        *method = "eth_getBlockByNumber";
-        first = el_json_qty(sel->number);
-        break;
-    default:
-        *method = "eth_getBlockByNumber";
-        first = json_string(sel->tag);
-        break;
-    }
-    return json_pack("[o,b]", first, full);
+    *method = sel->kind == PROTO_SEL_HASH ? "eth_getBlockByHash" : "eth_getBlockByNumber";
+    return json_pack("[o,b]", selector_json(sel), full);
 }
 
 static const char *selector_text(const proto_selector_t *sel, char *buf, size_t n)
@@ -116,6 +85,19 @@ static const char *selector_text(const proto_selector_t *sel, char *buf, size_t 
     case PROTO_SEL_NUMBER: snprintf(buf, n, "number %llu", (unsigned long long) sel->number); return buf;
     default: return sel->tag;
     }
+}
+
+/*  Reads a PayloadStatus and replies on anything but VALID. */
+static bool status_rejected(req_t *req, json_t *status, const uint8_t *expect, bool for_payload,
+                            const char *what)
+{
+    char msg[256];
+    bool syncing;
+    proto_err_t err = fork_choice_read_status(status, expect, for_payload, msg, sizeof msg, &syncing);
+    if (err == PROTO_OK)
+        return false;
+    engine_reply_error(req, err, "%s: %s", what, msg);
+    return true;
 }
 
 /* ----------------------------------------------------------- ping, status */
@@ -151,17 +133,92 @@ static void op_status(req_t *req)
     memcpy(r.forkchoice.head, fc->head, 32);
     memcpy(r.forkchoice.safe, fc->safe, 32);
     memcpy(r.forkchoice.finalized, fc->finalized, 32);
+    r.has_actor = true;
+    engine_stats(e, &r.actor);
+    r.has_fork = true;
+    r.fork = (char *) fork_name(fork_at(engine_schedule(e), (uint64_t) time(NULL)));
     engine_reply_ok(req, req->op->result, &r);
 }
 
 /* ----------------------------------------------------------- build_block */
 
+/*  Build state kept in req->scratch: {"fork": n, "key": hex, "cached": bool}. */
+
+static void attrs_key(const proto_build_block_args_t *a, const uint8_t parent[32],
+                      const uint8_t fee[20], int fork, uint8_t out[32])
+{
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    uint8_t buf[8];
+#define PUT64(v) do { for (int i_ = 0; i_ < 8; i_++) buf[i_] = (uint8_t) ((v) >> (56 - 8 * i_)); \
+                      sha256_update(&ctx, 8, buf); } while (0)
+    sha256_update(&ctx, 32, parent);
+    PUT64(a->timestamp);
+    PUT64((uint64_t) fork);
+    sha256_update(&ctx, 32, a->has_prev_randao ? a->prev_randao : s_zero32);
+    sha256_update(&ctx, 20, fee);
+    sha256_update(&ctx, 32, a->has_parent_beacon_block_root ? a->parent_beacon_block_root : s_zero32);
+    PUT64((uint64_t) a->n_withdrawals);
+    for (size_t i = 0; i < a->n_withdrawals; i++) {
+        PUT64(a->withdrawals[i].index);
+        PUT64(a->withdrawals[i].validator_index);
+        sha256_update(&ctx, 20, a->withdrawals[i].address);
+        PUT64(a->withdrawals[i].amount);
+    }
+#undef PUT64
+    sha256_digest(&ctx, 32, out);
+}
+
+static int build_fork(req_t *req) { return (int) json_integer_value(json_object_get(req->scratch, "fork")); }
+
+static void build_remember(req_t *req, json_t *payload_json, json_t *requests_json)
+{
+    proto_build_block_args_t *a = req->args;
+    proto_build_block_result_t *r = req->result;
+    payload_entry_t *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    memcpy(e->payload_id, r->payload_id, 8);
+    hex_decode_fixed(json_string_value(json_object_get(req->scratch, "key")), e->attrs_key, 32);
+    memcpy(e->block_hash, r->payload.block_hash, 32);
+    memcpy(e->parent_hash, r->payload.parent_hash, 32);
+    e->fork = build_fork(req);
+    e->has_parent_beacon_block_root = e->fork >= FORK_CANCUN;
+    memcpy(e->parent_beacon_block_root,
+           a->has_parent_beacon_block_root ? a->parent_beacon_block_root : s_zero32, 32);
+    proto_copy(req->op->result, &e->built, r);
+    e->payload_json = json_incref(payload_json);
+    e->requests_json = json_incref(requests_json);
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_encode(&proto_payload_schema, &r->payload, &w.pk);
+    e->encoded = malloc(w.sbuf.size);
+    if (e->encoded) {
+        memcpy(e->encoded, w.sbuf.data, w.sbuf.size);
+        e->encoded_len = w.sbuf.size;
+    }
+    proto_writer_release(&w);
+    payload_cache_put(engine_payload_cache(req->engine), e, clock_mono_ms());
+}
+
+static void build_send_fcu(req_t *req);
+
 static void build_on_payload(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
+    engine_t *e = req->engine;
+    bool cached = json_is_true(json_object_get(req->scratch, "cached"));
+    if (cached && resp->err == PROTO_EL_ERROR && resp->has_el_code
+        && client_profile_unknown_payload(engine_profile(e), resp->el_code)) {
+        /* the client dropped that build: start a new one */
+        json_object_set_new(req->scratch, "cached", json_false());
+        build_send_fcu(req);
+        return;
+    }
     if (failed(req, resp, false))
         return;
-    proto_build_block_result_t *r = req->result;
+    proto_build_block_result_t *r = alloc_result(req);
+    proto_free(&proto_payload_schema, &r->payload);
     char err[PROTO_ERR_LEN];
     json_t *payload = json_object_get(resp->result, "executionPayload");
     if (el_json_decode(&proto_payload_schema, payload, &r->payload, err, sizeof err) != 0) {
@@ -172,16 +229,42 @@ static void build_on_payload(void *ctx, el_response_t *resp)
         engine_reply_error(req, PROTO_EL_ERROR, "getPayload answer: malformed blockValue");
         return;
     }
+    json_t *requests = json_object_get(resp->result, "executionRequests");
+    if (build_fork(req) >= FORK_PRAGUE && requests) {
+        /* a missing executionRequests (EthereumJS when empty) reads as [] */
+        proto_build_block_result_t tmp = {0};
+        json_t *wrap = json_pack("{s:O}", "executionRequests", requests);
+        if (el_json_decode(req->op->result, wrap, &tmp, err, sizeof err) != 0) {
+            json_decref(wrap);
+            engine_reply_error(req, PROTO_EL_ERROR, "getPayload answer: %s", err);
+            return;
+        }
+        json_decref(wrap);
+        r->execution_requests = tmp.execution_requests;
+        r->n_execution_requests = tmp.n_execution_requests;
+        tmp.execution_requests = NULL;
+        tmp.n_execution_requests = 0;
+        proto_free(req->op->result, &tmp);
+    }
     if (memcmp(r->payload.parent_hash, req->hash, 32) != 0) {
         engine_reply_error(req, PROTO_EL_ERROR,
                            "execution client built on a different parent than requested");
         return;
     }
+    build_remember(req, payload, build_fork(req) >= FORK_PRAGUE ? (requests ? requests : json_array()) : NULL);
     char h[67];
-    log_info("built block %llu %s with %zu transactions and %zu withdrawals",
+    log_info("built block %llu %s (%s) with %zu transactions and %zu withdrawals%s",
              (unsigned long long) r->payload.block_number, hexs(r->payload.block_hash, 32, h),
-             r->payload.n_transactions, r->payload.n_withdrawals);
+             fork_name((fork_t) build_fork(req)), r->payload.n_transactions,
+             r->payload.n_withdrawals, cached ? " (payload id reused)" : "");
     engine_reply_ok(req, req->op->result, r);
+}
+
+static void build_get_payload(req_t *req)
+{
+    proto_build_block_result_t *r = req->result;
+    engine_call(req, EL_ENGINE, fork_get_payload_method((fork_t) build_fork(req)),
+                json_pack("[o]", el_json_hex(r->payload_id, 8)), build_on_payload);
 }
 
 static void build_on_fcu(void *ctx, el_response_t *resp)
@@ -189,18 +272,11 @@ static void build_on_fcu(void *ctx, el_response_t *resp)
     req_t *req = ctx;
     if (failed(req, resp, true))
         return;
-    char msg[256];
-    bool syncing;
-    proto_err_t err = fork_choice_read_status(json_object_get(resp->result, "payloadStatus"),
-                                              req->hash, false, msg, sizeof msg, &syncing);
-    if (err != PROTO_OK) {
-        engine_reply_error(req, err, "forkchoiceUpdated to the parent: %s", msg);
+    if (status_rejected(req, json_object_get(resp->result, "payloadStatus"), req->hash, false,
+                        "forkchoiceUpdated to the parent"))
         return;
-    }
     /* building on a parent makes it the client's head */
-    fork_choice_t *fc = engine_fork_choice(req->engine);
-    memcpy(fc->head, req->hash, 32);
-    fc->has_head = true;
+    set_head(req, req->hash);
     json_t *pid = json_object_get(resp->result, "payloadId");
     proto_build_block_result_t *r = alloc_result(req);
     if (!json_is_string(pid)) {
@@ -212,23 +288,17 @@ static void build_on_fcu(void *ctx, el_response_t *resp)
         engine_reply_error(req, PROTO_EL_ERROR, "execution client returned a malformed payloadId");
         return;
     }
-    engine_call(req, EL_ENGINE, "engine_getPayloadV2", json_pack("[O]", pid), build_on_payload);
+    build_get_payload(req);
 }
 
-static void build_send(req_t *req)
+static void build_send_fcu(req_t *req)
 {
     engine_t *e = req->engine;
     proto_build_block_args_t *a = req->args;
-    const fork_choice_t *fc = engine_fork_choice(e);
-    memcpy(req->hash, a->has_parent ? a->parent : fc->head, 32);
+    int fork = build_fork(req);
     json_t *wds = json_array();
-    for (size_t i = 0; i < a->n_withdrawals; i++) {
-        const proto_withdrawal_t *w = &a->withdrawals[i];
-        json_array_append_new(wds, json_pack("{s:o,s:o,s:o,s:o}", "index", el_json_qty(w->index),
-                                             "validatorIndex", el_json_qty(w->validator_index),
-                                             "address", el_json_hex(w->address, 20), "amount",
-                                             el_json_qty(w->amount)));
-    }
+    for (size_t i = 0; i < a->n_withdrawals; i++)
+        json_array_append_new(wds, el_json_encode(&proto_withdrawal_schema, &a->withdrawals[i]));
     json_t *attrs = json_pack("{s:o,s:o,s:o,s:o}", "timestamp", el_json_qty(a->timestamp),
                               "prevRandao",
                               el_json_hex(a->has_prev_randao ? a->prev_randao : s_zero32, 32),
@@ -237,31 +307,166 @@ static void build_send(req_t *req)
                                                                : engine_config(e)->fee_recipient,
                                           20),
                               "withdrawals", wds);
+    if (fork >= FORK_CANCUN)
+        json_object_set_new(attrs, "parentBeaconBlockRoot",
+                            el_json_hex(a->has_parent_beacon_block_root ? a->parent_beacon_block_root
+                                                                        : s_zero32,
+                                        32));
     json_t *params = fcu_params(e, req->hash);
     json_array_append_new(params, attrs);
-    engine_call(req, EL_ENGINE, "engine_forkchoiceUpdatedV2", params, build_on_fcu);
+    engine_call(req, EL_ENGINE, fork_fcu_method((fork_t) fork), params, build_on_fcu);
 }
 
-static void op_build_block(req_t *req) { with_fork_choice(req, build_send); }
+static void op_build_block(req_t *req)
+{
+    engine_t *e = req->engine;
+    proto_build_block_args_t *a = req->args;
+    const fork_choice_t *fc = engine_fork_choice(e);
+    if (engine_el_state(e) == EL_STATE_SYNCING) {
+        engine_reply_error(req, PROTO_EL_SYNCING,
+                           "the execution client is syncing: it cannot build blocks yet");
+        return;
+    }
+    memcpy(req->hash, a->has_parent ? a->parent : fc->head, 32);
+    int fork = (int) fork_at(engine_schedule(e), a->timestamp);
+    uint8_t key[32];
+    attrs_key(a, req->hash, a->has_fee_recipient ? a->fee_recipient : engine_config(e)->fee_recipient,
+              fork, key);
+    char keyhex[67];
+    req->scratch = json_pack("{s:i,s:s,s:b}", "fork", fork, "key", hex_encode(key, 32, keyhex),
+                             "cached", 0);
+    payload_entry_t *hit = payload_cache_by_attrs(engine_payload_cache(e), key, clock_mono_ms());
+    if (hit && memcmp(fc->head, req->hash, 32) == 0) {
+        /* same attributes on the same head: the build already runs */
+        proto_build_block_result_t *r = alloc_result(req);
+        memcpy(r->payload_id, hit->payload_id, 8);
+        json_object_set_new(req->scratch, "cached", json_true());
+        build_get_payload(req);
+        return;
+    }
+    build_send_fcu(req);
+}
 
-/* ---------------------------------------------------------- commit_block */
+/* ------------------------------------------- commit_block, validate_payload */
+
+/*  Everything newPayload needs beside the payload. A payload this actor built
+    brings its own (from the payload cache), else the request's. */
+typedef struct {
+    int fork;
+    json_t *payload;        /* new reference */
+    uint8_t pbbr[32];
+    json_t *versioned;      /* new reference */
+    json_t *requests;       /* new reference or NULL */
+    bool from_cache;
+} np_input_t;
+
+static int np_input(req_t *req, np_input_t *in)
+{
+    proto_payload_args_t *a = req->args;
+    engine_t *e = req->engine;
+    memset(in, 0, sizeof *in);
+    in->fork = (int) fork_at(engine_schedule(e), a->payload.timestamp);
+    payload_entry_t *hit = payload_cache_by_hash(engine_payload_cache(e), a->payload.block_hash,
+                                                 clock_mono_ms());
+    if (hit && hit->encoded) {
+        proto_writer_t w;
+        proto_writer_init(&w);
+        proto_encode(&proto_payload_schema, &a->payload, &w.pk);
+        bool same = w.sbuf.size == hit->encoded_len && memcmp(w.sbuf.data, hit->encoded, w.sbuf.size) == 0;
+        proto_writer_release(&w);
+        if (same && hit->fork == in->fork) {
+            in->payload = json_incref(hit->payload_json);
+            memcpy(in->pbbr, hit->parent_beacon_block_root, 32);
+            in->requests = hit->requests_json ? json_incref(hit->requests_json) : NULL;
+            in->from_cache = true;
+        }
+    }
+    if (!in->payload) {
+        in->payload = el_json_encode(&proto_payload_schema, &a->payload);
+        if (a->has_parent_beacon_block_root)
+            memcpy(in->pbbr, a->parent_beacon_block_root, 32);
+        if (in->fork >= FORK_PRAGUE) {
+            in->requests = json_array();
+            for (size_t i = 0; i < a->n_execution_requests; i++)
+                json_array_append_new(in->requests, el_json_hex(a->execution_requests[i].data,
+                                                                a->execution_requests[i].len));
+        }
+    }
+    /* an explicit root from the request wins over the remembered one */
+    if (a->has_parent_beacon_block_root)
+        memcpy(in->pbbr, a->parent_beacon_block_root, 32);
+    in->versioned = json_array();
+    for (size_t i = 0; i < a->n_versioned_hashes; i++)
+        json_array_append_new(in->versioned, el_json_hex(a->versioned_hashes[i], 32));
+    return 0;
+}
+
+static void np_input_release(np_input_t *in)
+{
+    json_decref(in->payload);
+    json_decref(in->versioned);
+    json_decref(in->requests);
+}
+
+/*  Checks that need no execution client, including the block hash. Replies
+    INVALID_PAYLOAD and returns -1 on a failure. */
+static int check_payload(req_t *req, const np_input_t *in)
+{
+    proto_payload_args_t *a = req->args;
+    const proto_payload_t *p = &a->payload;
+    char why[256];
+    if (payload_check_fields(p, (fork_t) in->fork, 0, why, sizeof why) != 0) {
+        engine_reply_error(req, PROTO_INVALID_PAYLOAD, "%s", why);
+        return -1;
+    }
+    block_hash_extra_t extra = {.fork = in->fork};
+    memcpy(extra.parent_beacon_block_root, in->pbbr, 32);
+    proto_data_t *reqs = NULL;
+    size_t n_reqs = 0;
+    if (in->fork >= FORK_PRAGUE) {
+        n_reqs = json_array_size(in->requests);
+        reqs = calloc(n_reqs ? n_reqs : 1, sizeof *reqs);
+        for (size_t i = 0; reqs && i < n_reqs; i++)
+            hex_decode_alloc(json_string_value(json_array_get(in->requests, i)), &reqs[i].data,
+                             &reqs[i].len);
+        extra.requests = reqs;
+        extra.n_requests = n_reqs;
+    }
+    int rc = block_hash_verify(p, &extra, why, sizeof why);
+    for (size_t i = 0; reqs && i < n_reqs; i++)
+        free(reqs[i].data);
+    free(reqs);
+    if (rc != 0) {
+        engine_reply_error(req, PROTO_INVALID_PAYLOAD, "%s", why);
+        return -1;
+    }
+    return 0;
+}
+
+static void send_new_payload(req_t *req, np_input_t *in, el_callback_fn *cb)
+{
+    json_t *params = json_pack("[O]", in->payload);
+    if (in->fork >= FORK_CANCUN) {
+        json_array_append(params, in->versioned);
+        json_array_append_new(params, el_json_hex(in->pbbr, 32));
+    }
+    if (in->fork >= FORK_PRAGUE)
+        json_array_append(params, in->requests ? in->requests : json_array());
+    req->scratch = json_pack("{s:i}", "fork", in->fork);
+    engine_call(req, EL_ENGINE, fork_new_payload_method((fork_t) in->fork), params, cb);
+}
 
 static void commit_on_fcu(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
     if (failed(req, resp, true))
         return;
-    char msg[256];
-    bool syncing;
-    proto_err_t err = fork_choice_read_status(json_object_get(resp->result, "payloadStatus"),
-                                              req->hash, false, msg, sizeof msg, &syncing);
-    if (err != PROTO_OK) {
-        engine_reply_error(req, err, "forkchoiceUpdated to the new block: %s", msg);
+    if (status_rejected(req, json_object_get(resp->result, "payloadStatus"), req->hash, false,
+                        "forkchoiceUpdated to the new block"))
         return;
-    }
-    fork_choice_t *fc = engine_fork_choice(req->engine);
-    memcpy(fc->head, req->hash, 32);
-    fc->has_head = true;
+    set_head(req, req->hash);
+    /* numbers at and above this block may have named other blocks before */
+    block_cache_cut_numbers(engine_block_cache(req->engine), req->number);
     proto_block_hash_t r;
     memcpy(r.block_hash, req->hash, 32);
     char h[67];
@@ -274,47 +479,47 @@ static void commit_on_new_payload(void *ctx, el_response_t *resp)
     req_t *req = ctx;
     if (failed(req, resp, false))
         return;
-    char msg[256];
-    bool syncing;
-    proto_err_t err = fork_choice_read_status(resp->result, req->hash, true, msg, sizeof msg,
-                                              &syncing);
-    if (err != PROTO_OK) {
-        engine_reply_error(req, err, "newPayload: %s", msg);
+    if (status_rejected(req, resp->result, req->hash, true, "newPayload"))
         return;
-    }
-    engine_call(req, EL_ENGINE, "engine_forkchoiceUpdatedV2", fcu_params(req->engine, req->hash),
+    int fork = (int) json_integer_value(json_object_get(req->scratch, "fork"));
+    engine_call(req, EL_ENGINE, fork_fcu_method((fork_t) fork), fcu_params(req->engine, req->hash),
                 commit_on_fcu);
 }
 
-/*  Local checks that need no execution client. */
-static int check_payload(req_t *req, const proto_payload_t *p)
-{
-    if (p->gas_used > p->gas_limit) {
-        engine_reply_error(req, PROTO_INVALID_PAYLOAD, "gas_used %llu exceeds gas_limit %llu",
-                           (unsigned long long) p->gas_used, (unsigned long long) p->gas_limit);
-        return -1;
-    }
-    for (size_t i = 0; i < p->n_transactions; i++)
-        if (p->transactions[i].len == 0) {
-            engine_reply_error(req, PROTO_INVALID_PAYLOAD, "transaction %zu is empty", i);
-            return -1;
-        }
-    return 0;
-}
-
-static void commit_send(req_t *req)
+static void op_commit_block(req_t *req)
 {
     proto_payload_args_t *a = req->args;
-    if (check_payload(req, &a->payload) != 0)
-        return;
     memcpy(req->hash, a->payload.block_hash, 32);
     req->number = a->payload.block_number;
-    json_t *payload = el_json_encode(&proto_payload_schema, &a->payload);
-    engine_call(req, EL_ENGINE, "engine_newPayloadV2", json_pack("[o]", payload),
-                commit_on_new_payload);
+    np_input_t in;
+    np_input(req, &in);
+    /* a payload we built was checked by the client that built it */
+    if (in.from_cache || check_payload(req, &in) == 0)
+        send_new_payload(req, &in, commit_on_new_payload);
+    np_input_release(&in);
 }
 
-static void op_commit_block(req_t *req) { with_fork_choice(req, commit_send); }
+static void validate_on_new_payload(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    if (status_rejected(req, resp->result, req->hash, true, "newPayload"))
+        return;
+    proto_status_only_t r = {.status = "VALID"};
+    engine_reply_ok(req, req->op->result, &r);
+}
+
+static void op_validate_payload(req_t *req)
+{
+    proto_payload_args_t *a = req->args;
+    memcpy(req->hash, a->payload.block_hash, 32);
+    np_input_t in;
+    np_input(req, &in);
+    if (check_payload(req, &in) == 0)
+        send_new_payload(req, &in, validate_on_new_payload);
+    np_input_release(&in);
+}
 
 /* -------------------------------------------------------- finalize_block */
 
@@ -328,24 +533,25 @@ static void reply_fc_hashes(req_t *req)
     engine_reply_ok(req, req->op->result, &r);
 }
 
+static const char *fcu_for_timestamp(req_t *req, uint64_t timestamp)
+{
+    return fork_fcu_method(fork_at(engine_schedule(req->engine), timestamp));
+}
+
 static void finalize_on_fcu(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
     if (failed(req, resp, true))
         return;
     fork_choice_t *fc = engine_fork_choice(req->engine);
-    char msg[256];
-    bool syncing;
-    proto_err_t err = fork_choice_read_status(json_object_get(resp->result, "payloadStatus"),
-                                              fc->head, false, msg, sizeof msg, &syncing);
-    if (err != PROTO_OK) {
-        engine_reply_error(req, err, "forkchoiceUpdated with the new finalized block: %s", msg);
+    if (status_rejected(req, json_object_get(resp->result, "payloadStatus"), fc->head, false,
+                        "forkchoiceUpdated with the new finalized block"))
         return;
-    }
     memcpy(fc->safe, req->hash, 32);
     memcpy(fc->finalized, req->hash, 32);
     fc->has_safe = fc->has_finalized = true;
     fc->finalized_number = req->number;
+    engine_fc_changed(req->engine);
     char h[67];
     log_info("finalized block %llu %s", (unsigned long long) req->number, hexs(req->hash, 32, h));
     reply_fc_hashes(req);
@@ -365,10 +571,12 @@ static void finalize_on_canonical(void *ctx, el_response_t *resp)
                            (unsigned long long) req->number);
         return;
     }
+    uint64_t ts = 0;
+    el_json_quantity(json_object_get(resp->result, "timestamp"), &ts);
     fork_choice_t *fc = engine_fork_choice(req->engine);
     json_t *state = fork_choice_state_json(fc->head, true, req->hash, true, req->hash);
-    engine_call(req, EL_ENGINE, "engine_forkchoiceUpdatedV2", json_pack("[o]", state),
-                finalize_on_fcu);
+    engine_call(req, EL_ENGINE, fcu_for_timestamp(req, (uint64_t) time(NULL) > ts ? (uint64_t) time(NULL) : ts),
+                json_pack("[o]", state), finalize_on_fcu);
 }
 
 static void finalize_on_block(void *ctx, el_response_t *resp)
@@ -397,7 +605,7 @@ static void finalize_on_block(void *ctx, el_response_t *resp)
                 json_pack("[o,b]", el_json_qty(req->number), 0), finalize_on_canonical);
 }
 
-static void finalize_send(req_t *req)
+static void op_finalize_block(req_t *req)
 {
     proto_block_hash_t *a = req->args;
     const fork_choice_t *fc = engine_fork_choice(req->engine);
@@ -410,7 +618,82 @@ static void finalize_send(req_t *req)
                 finalize_on_block);
 }
 
-static void op_finalize_block(req_t *req) { with_fork_choice(req, finalize_send); }
+/* ---------------------------------------------------------- revert_block */
+
+static void revert_on_latest(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    uint8_t latest[32];
+    const uint8_t *parent = req->hash;
+    if (!json_is_object(resp->result)
+        || el_json_fixed(json_object_get(resp->result, "hash"), latest, 32) != 0
+        || memcmp(latest, parent, 32) != 0) {
+        const client_profile_t *p = engine_profile(req->engine);
+        engine_reply_error(req, PROTO_EL_ERROR,
+                           "the execution client answered VALID but did not move its head to the "
+                           "parent%s%s",
+                           p->revert_note ? ": " : "", p->revert_note ? p->revert_note : "");
+        return;
+    }
+    set_head(req, parent);
+    block_cache_cut_numbers(engine_block_cache(req->engine), req->number + 1);
+    char h[67];
+    log_info("reverted to block %llu %s", (unsigned long long) req->number, hexs(parent, 32, h));
+    proto_revert_result_t r;
+    memcpy(r.head, parent, 32);
+    engine_reply_ok(req, req->op->result, &r);
+}
+
+static void revert_on_fcu(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, true))
+        return;
+    if (status_rejected(req, json_object_get(resp->result, "payloadStatus"), req->hash, false,
+                        "forkchoiceUpdated to the parent"))
+        return;
+    engine_call(req, EL_RPC, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0),
+                revert_on_latest);
+}
+
+static void revert_on_block(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    proto_block_hash_t *a = req->args;
+    char h[67];
+    uint64_t number, ts = 0;
+    if (json_is_null(resp->result)) {
+        engine_reply_error(req, PROTO_BLOCK_NOT_FOUND, "no block %s", hexs(a->block_hash, 32, h));
+        return;
+    }
+    if (el_json_quantity(json_object_get(resp->result, "number"), &number) != 0
+        || el_json_fixed(json_object_get(resp->result, "parentHash"), req->hash, 32) != 0) {
+        engine_reply_error(req, PROTO_EL_ERROR, "malformed block from the execution client");
+        return;
+    }
+    el_json_quantity(json_object_get(resp->result, "timestamp"), &ts);
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    if (number == 0 || (fc->has_finalized && number <= fc->finalized_number)) {
+        engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
+                           "block %llu is finalized or an ancestor of the finalized block %llu",
+                           (unsigned long long) number, (unsigned long long) fc->finalized_number);
+        return;
+    }
+    req->number = number - 1;
+    engine_call(req, EL_ENGINE, fcu_for_timestamp(req, ts), fcu_params(req->engine, req->hash),
+                revert_on_fcu);
+}
+
+static void op_revert_block(req_t *req)
+{
+    proto_block_hash_t *a = req->args;
+    engine_call(req, EL_RPC, "eth_getBlockByHash",
+                json_pack("[o,b]", el_json_hex(a->block_hash, 32), 0), revert_on_block);
+}
 
 /* ----------------------------------------------------- update_forkchoice */
 
@@ -434,6 +717,8 @@ static void ufc_on_fcu(void *ctx, el_response_t *resp)
     memcpy(r.safe, a->has_safe ? a->safe : (fc->has_safe ? fc->safe : s_zero32), 32);
     memcpy(r.finalized, a->has_finalized ? a->finalized : (fc->has_finalized ? fc->finalized : s_zero32), 32);
     if (!syncing) {
+        if (memcmp(fc->head, a->head, 32) != 0)
+            block_cache_cut_numbers(engine_block_cache(req->engine), fc->finalized_number + 1);
         memcpy(fc->head, a->head, 32);
         fc->has_head = true;
         if (a->has_safe) {
@@ -445,6 +730,7 @@ static void ufc_on_fcu(void *ctx, el_response_t *resp)
             fc->has_finalized = true;
             fc->finalized_number = req->number;
         }
+        engine_fc_changed(req->engine);
     }
     engine_reply_ok(req, req->op->result, &r);
 }
@@ -457,7 +743,8 @@ static void ufc_send(req_t *req)
     const uint8_t *fin = a->has_finalized ? a->finalized : fc->finalized;
     json_t *state = fork_choice_state_json(a->head, a->has_safe || fc->has_safe, safe,
                                            a->has_finalized || fc->has_finalized, fin);
-    engine_call(req, EL_ENGINE, "engine_forkchoiceUpdatedV2", json_pack("[o]", state), ufc_on_fcu);
+    engine_call(req, EL_ENGINE, fcu_for_timestamp(req, (uint64_t) time(NULL)),
+                json_pack("[o]", state), ufc_on_fcu);
 }
 
 static void ufc_on_finalized_block(void *ctx, el_response_t *resp)
@@ -487,7 +774,7 @@ static void ufc_on_finalized_block(void *ctx, el_response_t *resp)
     ufc_send(req);
 }
 
-static void ufc_check(req_t *req)
+static void op_update_forkchoice(req_t *req)
 {
     proto_update_fc_args_t *a = req->args;
     const fork_choice_t *fc = engine_fork_choice(req->engine);
@@ -499,8 +786,6 @@ static void ufc_check(req_t *req)
     req->number = fc->finalized_number;
     ufc_send(req);
 }
-
-static void op_update_forkchoice(req_t *req) { with_fork_choice(req, ufc_check); }
 
 /* ------------------------------------------------------------- get_block */
 
@@ -515,13 +800,33 @@ static int fill_raw(req_t *req, json_t *bodies, proto_tx_t *txs, size_t n)
                            json_array_size(list), n);
         return -1;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        free(txs[i].raw.data);
         if (hex_decode_alloc(json_string_value(json_array_get(list, i)), &txs[i].raw.data,
                              &txs[i].raw.len) != 0) {
+            txs[i].raw.data = NULL;
             engine_reply_error(req, PROTO_EL_ERROR, "malformed transaction encoding %zu", i);
             return -1;
         }
+    }
     return 0;
+}
+
+static bool final_number(req_t *req, uint64_t number)
+{
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    return fc->has_finalized && number <= fc->finalized_number;
+}
+
+static void get_block_done(req_t *req)
+{
+    proto_get_block_args_t *a = req->args;
+    proto_get_block_result_t *r = req->result;
+    /* by number or tag it is the canonical block now; keep number -> hash
+       only when it can no longer change (finalized) or was asked by number */
+    bool canonical = a->block.kind == PROTO_SEL_NUMBER || final_number(req, r->block.number);
+    block_cache_put(engine_block_cache(req->engine), &r->block, canonical);
+    engine_reply_ok(req, req->op->result, r);
 }
 
 static void get_block_on_bodies(void *ctx, el_response_t *resp)
@@ -532,7 +837,7 @@ static void get_block_on_bodies(void *ctx, el_response_t *resp)
     proto_get_block_result_t *r = req->result;
     if (fill_raw(req, resp->result, r->block.transactions, r->block.n_transactions) != 0)
         return;
-    engine_reply_ok(req, req->op->result, r);
+    get_block_done(req);
 }
 
 static void get_block_on_block(void *ctx, el_response_t *resp)
@@ -559,12 +864,25 @@ static void get_block_on_block(void *ctx, el_response_t *resp)
                     json_pack("[[o]]", el_json_hex(r->block.hash, 32)), get_block_on_bodies);
         return;
     }
-    engine_reply_ok(req, req->op->result, r);
+    get_block_done(req);
 }
 
 static void op_get_block(req_t *req)
 {
     proto_get_block_args_t *a = req->args;
+    block_cache_t *cache = engine_block_cache(req->engine);
+    const proto_block_t *hit = NULL;
+    if (a->block.kind == PROTO_SEL_HASH)
+        hit = block_cache_get(cache, a->block.hash, a->full_transactions);
+    else if (a->block.kind == PROTO_SEL_NUMBER && final_number(req, a->block.number))
+        hit = block_cache_get_number(cache, a->block.number, a->full_transactions);
+    if (hit) {
+        /* encode straight from the cache: the reply does not own the block */
+        proto_get_block_result_t view;
+        memcpy(&view.block, hit, sizeof view.block);
+        engine_reply_ok(req, req->op->result, &view);
+        return;
+    }
     const char *method;
     json_t *params = selector_params(&a->block, a->full_transactions, &method);
     engine_call(req, EL_RPC, method, params, get_block_on_block);
@@ -658,6 +976,323 @@ static void op_get_payload(req_t *req)
     engine_call(req, EL_RPC, method, params, get_payload_on_block);
 }
 
+/* -------------------------------------------------------------- get_logs */
+
+/*  eth_getLogs range state in req->scratch:
+    {"logs": [...], "next": n, "to": n, "filter": {...}}. Ranges longer than
+    --logs-chunk blocks go out as consecutive calls. */
+
+static bool topic_matches(const proto_topic_t *t, json_t *topic)
+{
+    if (t->any)
+        return true;
+    uint8_t h[32];
+    if (el_json_fixed(topic, h, 32) != 0)
+        return false;
+    for (size_t i = 0; i < t->n; i++)
+        if (memcmp(t->hashes[i], h, 32) == 0)
+            return true;
+    return false;
+}
+
+/*  Some clients check only the first topic position (EthereumJS): filter all
+    positions here so every client gives the same answer. */
+static void logs_reply(req_t *req, json_t *logs)
+{
+    proto_get_logs_args_t *a = req->args;
+    proto_get_logs_result_t *r = alloc_result(req);
+    size_t n = json_array_size(logs), kept = 0;
+    r->logs = calloc(n ? n : 1, sizeof *r->logs);
+    if (!r->logs) {
+        engine_reply_error(req, PROTO_INTERNAL, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *log = json_array_get(logs, i);
+        json_t *topics = json_object_get(log, "topics");
+        bool match = true;
+        for (size_t k = 0; k < a->n_topics && match; k++)
+            match = a->topics[k].any
+                    || (k < json_array_size(topics) && topic_matches(&a->topics[k], json_array_get(topics, k)));
+        if (!match)
+            continue;
+        char err[PROTO_ERR_LEN];
+        if (el_json_decode(&proto_log_schema, log, &r->logs[kept], err, sizeof err) != 0) {
+            r->n_logs = kept;
+            engine_reply_error(req, PROTO_EL_ERROR, "log from the execution client: %s", err);
+            return;
+        }
+        r->n_logs = ++kept;
+    }
+    engine_reply_ok(req, req->op->result, r);
+}
+
+static json_t *logs_filter(const proto_get_logs_args_t *a)
+{
+    json_t *f = json_object();
+    if (a->n_address == 1)
+        json_object_set_new(f, "address", el_json_hex(a->address[0], 20));
+    else if (a->n_address > 1) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < a->n_address; i++)
+            json_array_append_new(list, el_json_hex(a->address[i], 20));
+        json_object_set_new(f, "address", list);
+    }
+    if (a->n_topics) {
+        json_t *topics = json_array();
+        for (size_t i = 0; i < a->n_topics; i++) {
+            const proto_topic_t *t = &a->topics[i];
+            if (t->any) {
+                json_array_append_new(topics, json_null());
+            } else if (t->n == 1) {
+                json_array_append_new(topics, el_json_hex(t->hashes[0], 32));
+            } else {
+                json_t *alt = json_array();
+                for (size_t k = 0; k < t->n; k++)
+                    json_array_append_new(alt, el_json_hex(t->hashes[k], 32));
+                json_array_append_new(topics, alt);
+            }
+        }
+        json_object_set_new(f, "topics", topics);
+    }
+    return f;
+}
+
+static void logs_next_chunk(req_t *req);
+
+static void logs_on_chunk(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    if (!json_is_array(resp->result)) {
+        engine_reply_error(req, PROTO_EL_ERROR, "eth_getLogs answered with something other than a list");
+        return;
+    }
+    json_array_extend(json_object_get(req->scratch, "logs"), resp->result);
+    logs_next_chunk(req);
+}
+
+static void logs_next_chunk(req_t *req)
+{
+    json_t *s = req->scratch;
+    json_int_t next = json_integer_value(json_object_get(s, "next"));
+    json_int_t to = json_integer_value(json_object_get(s, "to"));
+    if (next > to) {
+        logs_reply(req, json_object_get(s, "logs"));
+        return;
+    }
+    json_int_t chunk = (json_int_t) engine_config(req->engine)->logs_chunk;
+    json_int_t end = next + chunk - 1 < to ? next + chunk - 1 : to;
+    json_t *f = json_deep_copy(json_object_get(s, "filter"));
+    json_object_set_new(f, "fromBlock", el_json_qty((uint64_t) next));
+    json_object_set_new(f, "toBlock", el_json_qty((uint64_t) end));
+    json_object_set_new(s, "next", json_integer(end + 1));
+    engine_call(req, EL_RPC, "eth_getLogs", json_pack("[o]", f), logs_on_chunk);
+}
+
+static void logs_on_tags(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    proto_get_logs_args_t *a = req->args;
+    uint64_t bounds[2];
+    const proto_selector_t *sel[2] = {&a->from_block, &a->to_block};
+    for (int i = 0; i < 2; i++) {
+        if (sel[i]->kind == PROTO_SEL_NUMBER) {
+            bounds[i] = sel[i]->number;
+            continue;
+        }
+        json_t *b = json_array_get(resp->result, (size_t) i);
+        if (json_is_null(b) || el_json_quantity(json_object_get(b, "number"), &bounds[i]) != 0) {
+            engine_reply_error(req, PROTO_BLOCK_NOT_FOUND, "no block for the %s tag '%s'",
+                               i ? "to_block" : "from_block", sel[i]->kind == PROTO_SEL_TAG ? sel[i]->tag : "latest");
+            return;
+        }
+    }
+    json_object_set_new(req->scratch, "next", json_integer((json_int_t) bounds[0]));
+    json_object_set_new(req->scratch, "to", json_integer((json_int_t) bounds[1]));
+    logs_next_chunk(req);
+}
+
+static void logs_on_single(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    if (!json_is_array(resp->result)) {
+        engine_reply_error(req, PROTO_EL_ERROR, "eth_getLogs answered with something other than a list");
+        return;
+    }
+    logs_reply(req, resp->result);
+}
+
+static void op_get_logs(req_t *req)
+{
+    proto_get_logs_args_t *a = req->args;
+    bool range = a->from_block.kind != PROTO_SEL_NONE || a->to_block.kind != PROTO_SEL_NONE;
+    if (a->has_block_hash && range) {
+        engine_reply_error(req, PROTO_BAD_REQUEST, "args: block_hash and from_block/to_block exclude each other");
+        return;
+    }
+    if (a->from_block.kind == PROTO_SEL_HASH || a->to_block.kind == PROTO_SEL_HASH) {
+        engine_reply_error(req, PROTO_BAD_REQUEST,
+                           "args: from_block and to_block take a number or a tag; use block_hash for one block");
+        return;
+    }
+    json_t *f = logs_filter(a);
+    if (a->has_block_hash) {
+        json_object_set_new(f, "blockHash", el_json_hex(a->block_hash, 32));
+        engine_call(req, EL_RPC, "eth_getLogs", json_pack("[o]", f), logs_on_single);
+        return;
+    }
+    proto_selector_t from = a->from_block, to = a->to_block;
+    if (from.kind == PROTO_SEL_NONE)
+        from = (proto_selector_t){.kind = PROTO_SEL_TAG, .tag = "latest"};
+    if (to.kind == PROTO_SEL_NONE)
+        to = (proto_selector_t){.kind = PROTO_SEL_TAG, .tag = "latest"};
+    a->from_block = from;
+    a->to_block = to;
+    bool pending = (from.kind == PROTO_SEL_TAG && strcmp(from.tag, "pending") == 0)
+                   || (to.kind == PROTO_SEL_TAG && strcmp(to.tag, "pending") == 0);
+    if (pending) {
+        /* no number to split on: pass through as asked */
+        json_object_set_new(f, "fromBlock", selector_json(&from));
+        json_object_set_new(f, "toBlock", selector_json(&to));
+        engine_call(req, EL_RPC, "eth_getLogs", json_pack("[o]", f), logs_on_single);
+        return;
+    }
+    req->scratch = json_pack("{s:[],s:o,s:I,s:I}", "logs", "filter", f, "next", (json_int_t) 0, "to",
+                             (json_int_t) 0);
+    if (from.kind == PROTO_SEL_NUMBER && to.kind == PROTO_SEL_NUMBER) {
+        json_object_set_new(req->scratch, "next", json_integer((json_int_t) from.number));
+        json_object_set_new(req->scratch, "to", json_integer((json_int_t) to.number));
+        logs_next_chunk(req);
+        return;
+    }
+    /* resolve tags to numbers in one batch, so the range can be split */
+    json_t *calls = json_pack("[[s,[o,b]],[s,[o,b]]]", "eth_getBlockByNumber", selector_json(&from), 0,
+                              "eth_getBlockByNumber", selector_json(&to), 0);
+    engine_batch(req, EL_RPC, calls, logs_on_tags);
+}
+
+/* ------------------------------------------------ get_block_with_receipts */
+
+/*  One batch: the block with full transactions and eth_getBlockReceipts;
+    a client without eth_getBlockReceipts gets one more batch of
+    eth_getTransactionReceipt, never one call per transaction. Then the raw
+    transactions from engine_getPayloadBodiesByHashV1. */
+
+static void bwr_reply(req_t *req)
+{
+    engine_reply_ok(req, req->op->result, req->result);
+}
+
+static void bwr_on_bodies(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    proto_block_receipts_result_t *r = req->result;
+    if (fill_raw(req, resp->result, r->block.transactions, r->block.n_transactions) != 0)
+        return;
+    bwr_reply(req);
+}
+
+static void bwr_have_receipts(req_t *req, json_t *receipts)
+{
+    proto_block_receipts_result_t *r = req->result;
+    size_t n = json_array_size(receipts);
+    if (n != r->block.n_transactions) {
+        engine_reply_error(req, PROTO_EL_ERROR, "%zu receipts for %zu transactions", n,
+                           r->block.n_transactions);
+        return;
+    }
+    r->receipts = calloc(n ? n : 1, sizeof *r->receipts);
+    if (!r->receipts) {
+        engine_reply_error(req, PROTO_INTERNAL, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char err[PROTO_ERR_LEN];
+        if (el_json_decode(&proto_receipt_schema, json_array_get(receipts, i), &r->receipts[i], err,
+                           sizeof err) != 0) {
+            r->n_receipts = i;
+            engine_reply_error(req, PROTO_EL_ERROR, "receipt %zu: %s", i, err);
+            return;
+        }
+        r->n_receipts = i + 1;
+        if (memcmp(r->receipts[i].block_hash, r->block.hash, 32) != 0) {
+            engine_reply_error(req, PROTO_EL_ERROR,
+                               "receipt %zu belongs to another block (the chain moved): retry", i);
+            return;
+        }
+    }
+    if (n == 0) {
+        bwr_reply(req);
+        return;
+    }
+    engine_call(req, EL_ENGINE, "engine_getPayloadBodiesByHashV1",
+                json_pack("[[o]]", el_json_hex(r->block.hash, 32)), bwr_on_bodies);
+}
+
+static void bwr_on_tx_receipts(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    bwr_have_receipts(req, resp->result);
+}
+
+static void bwr_on_batch(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    proto_block_sel_args_t *a = req->args;
+    json_t *block = json_array_get(resp->result, 0);
+    json_t *receipts = json_array_get(resp->result, 1);
+    char buf[80];
+    if (!json_is_object(block)) {
+        engine_reply_error(req, PROTO_BLOCK_NOT_FOUND, "no block %s",
+                           selector_text(&a->block, buf, sizeof buf));
+        return;
+    }
+    proto_block_receipts_result_t *r = alloc_result(req);
+    char err[PROTO_ERR_LEN];
+    if (!r || el_json_decode(&proto_block_schema, block, &r->block, err, sizeof err) != 0) {
+        engine_reply_error(req, PROTO_EL_ERROR, "block from the execution client: %s", err);
+        return;
+    }
+    r->block.full_transactions = true;
+    if (json_is_array(receipts)) {
+        bwr_have_receipts(req, receipts);
+        return;
+    }
+    if (r->block.n_transactions == 0) {
+        json_t *none = json_array();
+        bwr_have_receipts(req, none);
+        json_decref(none);
+        return;
+    }
+    json_t *calls = json_array();
+    for (size_t i = 0; i < r->block.n_transactions; i++)
+        json_array_append_new(calls, json_pack("[s,[o]]", "eth_getTransactionReceipt",
+                                               el_json_hex(r->block.transactions[i].hash, 32)));
+    engine_batch(req, EL_RPC, calls, bwr_on_tx_receipts);
+}
+
+static void op_get_block_with_receipts(req_t *req)
+{
+    proto_block_sel_args_t *a = req->args;
+    const char *method;
+    json_t *params = selector_params(&a->block, true, &method);
+    json_t *calls = json_pack("[[s,o],[s,[o]]]", method, params, "eth_getBlockReceipts",
+                              selector_json(&a->block));
+    engine_batch_lenient(req, EL_RPC, calls, bwr_on_batch);
+}
+
 /* ------------------------------------------------------- get_sync_status */
 
 static void sync_on_answer(void *ctx, el_response_t *resp)
@@ -721,11 +1356,15 @@ const op_def_t engine_ops[] = {
     {"status", op_status},
     {"build_block", op_build_block},
     {"commit_block", op_commit_block},
+    {"validate_payload", op_validate_payload},
     {"finalize_block", op_finalize_block},
+    {"revert_block", op_revert_block},
     {"update_forkchoice", op_update_forkchoice},
     {"get_block", op_get_block},
+    {"get_logs", op_get_logs},
     {"get_sync_status", op_get_sync_status},
     {"get_transaction_receipt", op_get_transaction_receipt},
+    {"get_block_with_receipts", op_get_block_with_receipts},
     {"get_payload", op_get_payload},
 };
 const size_t engine_n_ops = sizeof engine_ops / sizeof *engine_ops;

@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -250,13 +251,14 @@ static char *make_jwt(const char *jwt_path, char *err, size_t err_len)
 static char *rpc_body(const char *method, json_t *params)
 {
     static json_int_t next_id = 1;
+    json_int_t id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     json_t *req = json_object();
     if (!req) {
         json_decref(params);
         return NULL;
     }
     json_object_set_new(req, "jsonrpc", json_string("2.0"));
-    json_object_set_new(req, "id", json_integer(next_id++));
+    json_object_set_new(req, "id", json_integer(id));
     json_object_set_new(req, "method", json_string(method));
     json_object_set_new(req, "params", params ? params : json_array());
     char *body = json_dumps(req, JSON_COMPACT);
@@ -298,6 +300,11 @@ static json_t *rpc_parse(const buffer_t *resp, char *err, size_t err_len)
     return result;
 }
 
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 /*  harness_rpc with a caller-chosen timeout (short ones poll for readiness). */
 static json_t *rpc_call(const char *url, const char *method, json_t *params,
                         const char *jwt_path, long timeout_ms, char *err, size_t err_len)
@@ -307,6 +314,8 @@ static json_t *rpc_call(const char *url, const char *method, json_t *params,
         json_decref(params);
         return NULL;
     }
+    static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+    pthread_once(&curl_once, curl_init_once);
     char *body = rpc_body(method, params);
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;

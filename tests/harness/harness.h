@@ -47,7 +47,7 @@ int harness_wait_tcp(const char *host, int port, int timeout_ms);
     made from the hex secret in that file. On failure returns NULL and writes
     the reason to err (when err_len > 0): the transport error, "HTTP <status>"
     with the body, or "JSON-RPC error <code>: <message>". Times out after
-    30 s. */
+    30 s. Safe to call from several threads at once. */
 json_t *harness_rpc(const char *url, const char *method, json_t *params,
                     const char *jwt_path, char *err, size_t err_len);
 

@@ -3,15 +3,19 @@
     block holding a transfer from the dev account. */
 #include "harness.h"
 
+#include "clock.h"
 #include "hex.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -172,6 +176,20 @@ static void check_capabilities(el_node_t *node, const char *expected)
             found = true;
     ck_assert_msg(found, "%s not among the capabilities", expected);
     json_decref(caps);
+}
+
+/*  Occupies 127.0.0.1:port as another server would. */
+static int listen_on(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    ck_assert_int_eq(listen(fd, 4), 0);
+    return fd;
 }
 
 /*  Destroys the node and checks that neither its process nor its data
@@ -425,6 +443,17 @@ START_TEST(test_cancun_node)
     ck_assert_uint_eq(block_number(node), 1);
     check_capabilities(node, "engine_newPayloadV3");
     build_block(node, 3, 0);
+
+    /* a start whose RPC port is taken fails fast, and works once it is free */
+    ck_assert_int_eq(el_node_stop(node), 0);
+    int blocker = listen_on(el_node_rpc_port(node));
+    int64_t started = clock_mono_ms();
+    ck_assert_int_eq(el_node_start(node), -1);
+    ck_assert_int_lt(clock_mono_ms() - started, 15000);
+    ck_assert_int_eq(el_node_pid(node), -1);
+    close(blocker);
+    ck_assert_int_eq(el_node_start(node), 0);
+    ck_assert_uint_eq(block_number(node), 2);
 
     destroy_and_check(&node);
 }

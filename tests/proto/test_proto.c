@@ -324,7 +324,7 @@ static void sample_receipt(proto_receipt_t *r, unsigned seed, bool has_contract,
     r->n_logs = n_logs;
     r->logs = items_new(n_logs, sizeof *r->logs);
     for (size_t i = 0; i < n_logs; i++)
-        sample_log(&r->logs[i], seed + 50 * (unsigned) (i + 1), i * 2 % 5);
+        sample_log(&r->logs[i], seed + 51 * (unsigned) (i + 1), i * 2 % 5);
 }
 
 static void topic_hashes(proto_topic_t *t, size_t n, unsigned seed)
@@ -359,17 +359,45 @@ static void args_build_block(void *o, int v)
     fill(a->parent_beacon_block_root, 32, 63);
 }
 
+/*  Execution requests (EIP-7685: a type byte and its data): a deposit-sized
+    one of 193 bytes, a short one, and an empty one. */
+static proto_data_t *sample_requests(size_t *n, int v, unsigned seed)
+{
+    static const size_t lens[] = {193, 3, 0};
+    *n = v == 0 ? 3 : v == 2 ? 1 : 0;
+    proto_data_t *r = items_new(*n, sizeof *r);
+    for (size_t i = 0; i < *n; i++)
+        r[i] = data_new(lens[i], seed + (unsigned) i);
+    return r;
+}
+
 static void result_build_block(void *o, int v)
 {
     proto_build_block_result_t *r = o;
     sample_payload(&r->payload, 70, v);
     fill(r->payload_id, 8, 71 + (unsigned) v);
     fill(r->block_value, 32, 72);
+    r->execution_requests = sample_requests(&r->n_execution_requests, v, 73);
 }
 
+/*  Variant 0: beacon root, two versioned hashes, three execution requests;
+    variant 1: the payload alone; variant 2: an empty (not absent) list of
+    execution requests and one versioned hash. */
 static void args_payload(void *o, int v)
 {
-    sample_payload(&((proto_payload_args_t *) o)->payload, 80 + (unsigned) v, v);
+    proto_payload_args_t *a = o;
+    sample_payload(&a->payload, 80 + (unsigned) v, v);
+    if (v == 1)
+        return;
+    a->has_parent_beacon_block_root = v == 0;
+    if (v == 0)
+        fill(a->parent_beacon_block_root, 32, 84);
+    a->n_versioned_hashes = v == 0 ? 2 : 1;
+    a->versioned_hashes = items_new(a->n_versioned_hashes, sizeof *a->versioned_hashes);
+    for (size_t i = 0; i < a->n_versioned_hashes; i++)
+        fill(a->versioned_hashes[i], 32, 85 + (unsigned) i);
+    a->has_execution_requests = true;
+    a->execution_requests = sample_requests(&a->n_execution_requests, v == 0 ? 0 : 1, 87);
 }
 
 static void block_hash_sample(void *o, int v)
@@ -576,6 +604,15 @@ static void result_status(void *o, int v)
         r->el.client.name = str_new("EthereumJS");
         r->el.client.version = str_new("0.10.5");
     }
+    r->has_actor = v == 0;
+    if (v == 0) {
+        uint64_t *counter = &r->actor.requests;
+        for (size_t i = 0; i < sizeof r->actor / sizeof *counter; i++)
+            counter[i] = 1000 * i + 7;
+    }
+    r->has_fork = v != 1;
+    if (r->has_fork)
+        r->fork = str_new(v == 0 ? "cancun" : "prague");
     r->forkchoice.has_head = v != 1;
     fill(r->forkchoice.head, 32, 210);
     r->forkchoice.has_safe = v == 0;
@@ -711,27 +748,49 @@ static void check_roundtrip(const proto_schema_t *schema, const void *obj, const
     bytes_free(&wire);
 }
 
-/*  Variant 0 of every message sets every top-level field (non-nil); variant 1
-    leaves out every OPTIONAL field and sends every NULLABLE one as nil. */
-static void check_coverage(const proto_schema_t *schema, const void *obj, int variant,
-                           const char *label)
+/*  The samples reach every field: each top-level field is present (and not
+    nil) in at least one variant, and variant 1 leaves out every OPTIONAL
+    field and sends every NULLABLE one as nil. */
+static void check_coverage(const proto_schema_t *schema, size_t size, fill_fn fn, const char *label)
 {
-    bytes_t b = encode_obj(schema, obj);
-    char err[PROTO_ERR_LEN] = "";
-    proto_frame_t *frame = proto_frame_parse(b.data, b.len, PROTO_MAX_FRAME_DEFAULT, err, sizeof err);
-    ck_assert_msg(frame != NULL, "%s: %s", label, err);
-    const msgpack_object *root = proto_frame_root(frame);
-    for (size_t i = 0; i < schema->n_fields; i++) {
-        const proto_field_t *f = &schema->fields[i];
-        const msgpack_object *v = proto_map_get(root, f->key);
-        if (variant == 0)
-            ck_assert_msg(v != NULL, "%s variant 0: %s absent or nil", label, f->key);
-        else if (variant == 1 && (f->flags & (PF_OPTIONAL | PF_NULLABLE)))
-            ck_assert_msg(v == NULL, "%s variant 1: %s present", label, f->key);
+    bool seen[32] = {false};
+    ck_assert_uint_le(schema->n_fields, N(seen));
+    for (int variant = 0; variant < NVARIANTS; variant++) {
+        void *obj = obj_new(size);
+        fn(obj, variant);
+        bytes_t b = encode_obj(schema, obj);
+        sample_release(schema, obj);
+        char err[PROTO_ERR_LEN] = "";
+        proto_frame_t *frame = proto_frame_parse(b.data, b.len, PROTO_MAX_FRAME_DEFAULT, err,
+                                                 sizeof err);
+        ck_assert_msg(frame != NULL, "%s: %s", label, err);
+        for (size_t i = 0; i < schema->n_fields; i++) {
+            const proto_field_t *f = &schema->fields[i];
+            const msgpack_object *v = proto_map_get(proto_frame_root(frame), f->key);
+            seen[i] |= v != NULL;
+            if (variant == 1 && (f->flags & (PF_OPTIONAL | PF_NULLABLE)))
+                ck_assert_msg(v == NULL, "%s variant 1: %s present", label, f->key);
+        }
+        proto_frame_destroy(&frame);
+        bytes_free(&b);
     }
-    proto_frame_destroy(&frame);
-    bytes_free(&b);
+    for (size_t i = 0; i < schema->n_fields; i++)
+        ck_assert_msg(seen[i], "%s: no sample sets %s", label, schema->fields[i].key);
 }
+
+START_TEST(test_sample_coverage)
+{
+    const proto_op_t *op = &proto_ops[_i];
+    const sample_t *s = sample_for(op->name);
+    char label[96];
+    if (op->args) {
+        snprintf(label, sizeof label, "%s args", op->name);
+        check_coverage(op->args, s->args_size, s->args, label);
+    }
+    snprintf(label, sizeof label, "%s result", op->name);
+    check_coverage(op->result, s->result_size, s->result, label);
+}
+END_TEST
 
 START_TEST(test_op_table)
 {
@@ -774,7 +833,6 @@ START_TEST(test_roundtrip_args)
     char label[96];
     snprintf(label, sizeof label, "%s args variant %d", op->name, variant);
     void *args = sample_args(op->name, variant);
-    check_coverage(op->args, args, variant, label);
     check_roundtrip(op->args, args, label);
     sample_release(op->args, args);
 }
@@ -787,7 +845,6 @@ START_TEST(test_roundtrip_result)
     char label[96];
     snprintf(label, sizeof label, "%s result variant %d", op->name, variant);
     void *result = sample_result(op->name, variant);
-    check_coverage(op->result, result, variant, label);
     check_roundtrip(op->result, result, label);
     sample_release(op->result, result);
 }
@@ -1009,6 +1066,8 @@ END_TEST
 
 /* --------------------------------------------------- field by field checks */
 
+static bytes_t edited_request(const char *op_name, const char *path, const char *spec);
+
 /*  Decodes the args of a request for op built from sample variant. */
 static void *decode_request_args(const char *op_name, int variant, proto_request_t *req,
                                  bytes_t *wire)
@@ -1215,9 +1274,9 @@ START_TEST(test_fields_receipts)
     ck_assert_uint_eq(r->receipt.n_logs, 2);
     ck_assert_uint_eq(r->receipt.logs[0].n_topics, 0);
     ck_assert_uint_eq(r->receipt.logs[1].n_topics, 2);
-    ck_assert_mem_eq(r->receipt.logs[1].topics[1], filled(x, 32, 272), 32);
-    ck_assert(!r->receipt.logs[1].removed);
+    ck_assert_mem_eq(r->receipt.logs[1].topics[1], filled(x, 32, 274), 32);
     ck_assert(r->receipt.logs[0].removed);
+    ck_assert(!r->receipt.logs[1].removed);
     sample_release(schema, r);
     proto_frame_destroy(&frame);
     bytes_free(&wire);
@@ -1241,6 +1300,48 @@ START_TEST(test_fields_receipts)
 }
 END_TEST
 
+/*  An array's item limit is not a byte limit for its elements: a 193-byte
+    execution request is fine in a list limited to 16 items. */
+START_TEST(test_array_limit_is_per_item)
+{
+    proto_request_t req;
+    bytes_t wire;
+    proto_payload_args_t *a = decode_request_args("commit_block", 0, &req, &wire);
+    ck_assert(a->has_execution_requests);
+    ck_assert_uint_eq(a->n_execution_requests, 3);
+    ck_assert_uint_eq(a->execution_requests[0].len, 193);
+    ck_assert_uint_eq(a->execution_requests[2].len, 0);
+    ck_assert(a->has_parent_beacon_block_root);
+    ck_assert_uint_eq(a->n_versioned_hashes, 2);
+    release_request_args("commit_block", a, &req, &wire);
+
+    a = decode_request_args("commit_block", 2, &req, &wire);
+    ck_assert(a->has_execution_requests);
+    ck_assert_uint_eq(a->n_execution_requests, 0);
+    ck_assert(!a->has_parent_beacon_block_root);
+    release_request_args("commit_block", a, &req, &wire);
+
+    a = decode_request_args("commit_block", 1, &req, &wire);
+    ck_assert(!a->has_execution_requests);
+    ck_assert_uint_eq(a->n_versioned_hashes, 0);
+    release_request_args("commit_block", a, &req, &wire);
+
+    /* the item limits themselves hold */
+    bytes_t b = edited_request("commit_block", "args.execution_requests", "dc 0011 bins:17:1");
+    char err[PROTO_ERR_LEN] = "";
+    ck_assert_int_eq(proto_request_decode(b.data, b.len, PROTO_MAX_FRAME_DEFAULT, &req, err,
+                                          sizeof err),
+                     PROTO_OK);
+    proto_payload_args_t out = {0};
+    ck_assert_int_eq(proto_decode(proto_op_find("commit_block")->args, req.args, &out, err,
+                                  sizeof err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err, "execution_requests: 17 items, at most 16 allowed"));
+    proto_request_release(&req);
+    bytes_free(&b);
+}
+END_TEST
+
 START_TEST(test_fields_status_and_payload)
 {
     proto_frame_t *frame;
@@ -1251,6 +1352,11 @@ START_TEST(test_fields_status_and_payload)
     ck_assert(s->el.has_client);
     ck_assert_str_eq(s->el.client.name, "EthereumJS");
     ck_assert_str_eq(s->el.endpoint, "http://127.0.0.1:8551");
+    ck_assert(s->has_actor);
+    ck_assert_uint_eq(s->actor.requests, 7);
+    ck_assert_uint_eq(s->actor.payload_cache_entries, 13007);
+    ck_assert(s->has_fork);
+    ck_assert_str_eq(s->fork, "cancun");
     ck_assert(s->forkchoice.has_head && s->forkchoice.has_safe && s->forkchoice.has_finalized);
     sample_release(status, s);
     proto_frame_destroy(&frame);
@@ -1261,6 +1367,8 @@ START_TEST(test_fields_status_and_payload)
     ck_assert(!s->el.has_client);
     ck_assert_ptr_null(s->el.client.name);
     ck_assert(!s->forkchoice.has_head && !s->forkchoice.has_safe && !s->forkchoice.has_finalized);
+    ck_assert(!s->has_actor && !s->has_fork);
+    ck_assert_ptr_null(s->fork);
     sample_release(status, s);
     proto_frame_destroy(&frame);
     bytes_free(&wire);
@@ -1406,8 +1514,8 @@ typedef struct {
 static const bad_case_t s_bad[] = {
     /* framing: not exactly one msgpack object */
     RAW("empty frame", "", "empty frame"),
-    RAW("truncated map", "83 \"v\" 01", "truncated at byte 3"),
-    RAW("map missing its last value", "82 \"v\" 01 \"id\"", "truncated at byte 6"),
+    RAW("map shorter than its count", "83 \"v\" 01", "element count 6 exceeds the 3 bytes left"),
+    RAW("map missing its last value", "82 \"v\" 01 \"id\"", "truncated at byte 7"),
     RAW("truncated str", "81 \"op\" a4 7069", "length 4 exceeds the 2 bytes left"),
     RAW("truncated bin", "81 \"x\" c4 10 0000", "length 16 exceeds the 2 bytes left"),
     RAW("truncated str8 length", "81 \"x\" d9", "truncated length"),
@@ -1482,7 +1590,8 @@ static const bad_case_t s_bad[] = {
     ENV("bin32 length in args", "get_block", "args.block", "c6 7fffffff", BAD,
         "length 2147483647 exceeds", 0),
     /* args of each op: wrong types and sizes */
-    ARG("args nil", "finalize_block", "", NULL, "args: missing"),
+    ENV("args nil", "finalize_block", "args", "c0", PROTO_OK, "args: missing", 1),
+    ENV("args absent", "revert_block", "args", NULL, PROTO_OK, "args: missing", 1),
     ARG("build_block timestamp missing", "build_block", "timestamp", NULL, "timestamp: missing"),
     ARG("build_block timestamp nil", "build_block", "timestamp", "c0", "timestamp: missing"),
     ARG("build_block timestamp -1", "build_block", "timestamp", "ff",
@@ -1547,6 +1656,13 @@ static const bad_case_t s_bad[] = {
         "payload.blob_gas_used: expected Quantity (uint), got negative int"),
     ARG("payload gas_limit float32", "commit_block", "payload.gas_limit", "ca 4b000000",
         "payload.gas_limit: expected Quantity (uint), got float"),
+    ARG("commit_block versioned hash of 31 bytes", "commit_block", "versioned_hashes.1", "bin:31",
+        "versioned_hashes[1]: expected Hash32 (bin 32), got bin of 31 bytes"),
+    ARG("commit_block execution request str", "commit_block", "execution_requests.0", "\"0x00\"",
+        "execution_requests[0]: expected bin, got str"),
+    ARG("commit_block parent_beacon_block_root of 20 bytes", "commit_block",
+        "parent_beacon_block_root", "bin:20",
+        "parent_beacon_block_root: expected Hash32 (bin 32), got bin of 20 bytes"),
     ARG("validate_payload fee_recipient of 32 bytes", "validate_payload",
         "payload.fee_recipient", "bin:32", "payload.fee_recipient: expected Address (bin 20)"),
     ARG("validate_payload parent_hash nil", "validate_payload", "payload.parent_hash", "c0",
@@ -1737,13 +1853,13 @@ START_TEST(test_tolerated_requests)
     bytes_free(&b);
 
     /* a frame of exactly max_frame bytes, and nesting of exactly 12 levels */
-    b = spec_bytes("84 \"v\" 01 \"id\" 01 \"op\" \"ping\" \"args\" 81 \"x\" 91*9 c0");
+    b = spec_bytes("84 \"v\" 01 \"id\" 01 \"op\" \"ping\" \"args\" 81 \"x\" 91*10 c0");
     ck_assert_int_eq(proto_request_decode(b.data, b.len, b.len, &req, err, sizeof err), PROTO_OK);
     proto_request_release(&req);
     ck_assert_int_eq(proto_request_decode(b.data, b.len, b.len - 1, &req, err, sizeof err),
                      PROTO_BAD_REQUEST);
     bytes_free(&b);
-    b = spec_bytes("84 \"v\" 01 \"id\" 01 \"op\" \"ping\" \"args\" 81 \"x\" 91*10 c0");
+    b = spec_bytes("84 \"v\" 01 \"id\" 01 \"op\" \"ping\" \"args\" 81 \"x\" 91*11 c0");
     ck_assert_int_eq(proto_request_decode(b.data, b.len, b.len, &req, err, sizeof err),
                      PROTO_BAD_REQUEST);
     ck_assert_ptr_nonnull(strstr(err, "nesting deeper than 12"));
@@ -1820,7 +1936,7 @@ static const char *const s_prescan_ok[] = {
     "c8 0003 01 000000", "c9 00000003 01 000000", "c7 00 01", "90", "80", "91 90", "dc 0000",
     "dd 00000000", "de 0000", "df 00000000", "dc 0003 01 02 03", "dd 00000002 c0 c0",
     "de 0001 01 02", "df 00000001 \"a\" 91 c0", "92 81 01 02 93 c0 c0 c0", "82 90 80 80 90",
-    "@ping", "91*12 c0", "91*12 90", "91*11 92 91 c0 91 c0",
+    "@ping", "91*12 c0", "91*12 90", "91*10 92 91 c0 91 c0",
 };
 
 START_TEST(test_prescan_accepts)
@@ -1844,9 +1960,11 @@ static const struct {
 } s_prescan_bad[] = {
     {"", "empty frame"},
     {"c1", "invalid msgpack type byte 0xc1"},
-    {"91", "truncated at byte 1"},
-    {"92 01", "truncated at byte 2"},
-    {"82 01 02 03", "truncated at byte 4"},
+    {"91", "element count 1 exceeds the 0 bytes left"},
+    {"92 01", "element count 2 exceeds the 1 bytes left"},
+    {"82 01 02 03", "element count 4 exceeds the 3 bytes left"},
+    {"82 \"v\" 01 \"id\"", "truncated at byte 7"},
+    {"92 a3 616263", "truncated at byte 5"},
     {"c4 05 00", "length 5 exceeds the 1 bytes left"},
     {"d9", "truncated length"},
     {"da 00", "truncated length"},
@@ -1861,7 +1979,7 @@ static const struct {
     {"dd ffffffff", "element count 4294967295 exceeds the 0 bytes left"},
     {"df 7fffffff 01", "element count 4294967294 exceeds the 1 bytes left"},
     {"dc 0002 01", "element count 2 exceeds the 1 bytes left"},
-    {"93 91 c0 91", "element count 1 exceeds the 0 bytes left"},
+    {"93 91 c0 91", "element count 1 exceeds the 2 bytes left"},
     {"c0 c0", "1 trailing bytes after the object"},
     {"91 c0 c0", "1 trailing bytes"},
     {"91*13 c0", "nesting deeper than 12"},
@@ -2113,6 +2231,7 @@ static Suite *proto_suite(void)
     Suite *s = suite_create("proto");
     TCase *tc = tcase_create("roundtrip");
     tcase_add_test(tc, test_op_table);
+    tcase_add_loop_test(tc, test_sample_coverage, 0, (int) proto_n_ops);
     tcase_add_loop_test(tc, test_roundtrip_args, 0, (int) (proto_n_ops * NVARIANTS));
     tcase_add_loop_test(tc, test_roundtrip_result, 0, (int) (proto_n_ops * NVARIANTS));
     tcase_add_loop_test(tc, test_request_envelope, 0, (int) (proto_n_ops * NVARIANTS));
@@ -2130,6 +2249,7 @@ static Suite *proto_suite(void)
     tcase_add_test(tc, test_fields_block_transactions);
     tcase_add_test(tc, test_fields_receipts);
     tcase_add_test(tc, test_fields_status_and_payload);
+    tcase_add_test(tc, test_array_limit_is_per_item);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("malformed");

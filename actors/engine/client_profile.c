@@ -1,0 +1,61 @@
+#include "client_profile.h"
+
+#include <string.h>
+#include <strings.h>
+
+/*  Sources: EthereumJS 0.10.5 as run against this actor; Geth and Reth from
+    their source and the Engine API specification.
+    - EthereumJS: fcU to the parent moves latest there; to genesis or at or
+      below finalized it answers VALID without moving. Unknown payload id is
+      -32001, not -38001; keeps the 3 newest builds per head. newPayload with
+      an unknown parent answers ACCEPTED.
+    - Geth: rewinds to an older canonical block (since 2026-05) above
+      finality; deeper than --engine.maxreorgdepth gives -38006. Keeps 10
+      payloads and returns the same one on repeat. SYNCING for an unknown
+      parent, ACCEPTED when the parent's state is missing.
+    - Reth: below finality -38006; above it (since 2026-08) builds on the
+      ancestor without moving the head; never answers ACCEPTED (side chains
+      are executed). Drops a payload job once fetched and caches the last
+      result. */
+static const client_profile_t s_profiles[] = {
+    {"EJ", "ethereumjs", true, true, -32001, true, 3, NULL},
+    {"GE", "geth", true, true, -38001, true, 10,
+     "geth does not rewind at or below the finalized block, nor deeper than "
+     "--engine.maxreorgdepth"},
+    {"RH", "reth", false, false, -38001, false, 0,
+     "reth keeps its head on a forkchoiceUpdated to an ancestor; run it with "
+     "--engine.always-process-payload-attributes-on-canonical-head or revert by "
+     "building a sibling block instead"},
+    {"NM", "nethermind", true, true, -38001, true, 0, NULL},
+    {"BU", "besu", true, true, -38001, true, 0, NULL},
+    {"EG", "erigon", true, true, -38001, true, 0, NULL},
+};
+
+static const client_profile_t s_generic = {"??", "generic", true, true, -38001, true, 0, NULL};
+
+const client_profile_t *client_profile_for(const char *code_or_name)
+{
+    if (!code_or_name)
+        return &s_generic;
+    for (size_t i = 0; i < sizeof s_profiles / sizeof *s_profiles; i++)
+        if (strcasecmp(code_or_name, s_profiles[i].code) == 0
+            || strcasecmp(code_or_name, s_profiles[i].name) == 0)
+            return &s_profiles[i];
+    return &s_generic;
+}
+
+bool client_profile_name_valid(const char *name)
+{
+    if (strcmp(name, "auto") == 0)
+        return true;
+    for (size_t i = 0; i < sizeof s_profiles / sizeof *s_profiles; i++)
+        if (strcmp(name, s_profiles[i].name) == 0)
+            return true;
+    return false;
+}
+
+bool client_profile_unknown_payload(const client_profile_t *p, int64_t el_code)
+{
+    /* whatever the profile, the spec's code means the same */
+    return el_code == -38001 || el_code == p->unknown_payload_code;
+}

@@ -1,0 +1,38 @@
+/*  client_profile: what differs between execution clients, as far as the
+    actor's behaviour depends on it. Selected by the code that
+    engine_getClientVersionV1 (or web3_clientVersion) reports, or by --client.
+    Each field records an observed or documented behaviour; see the notes in
+    client_profile.c for where each comes from. */
+#ifndef ALYS_CLIENT_PROFILE_H
+#define ALYS_CLIENT_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *code;               /* GE, RH, NM, BU, EJ, EG, or ?? */
+    const char *name;               /* geth, reth, ... (the --client value) */
+    /*  forkchoiceUpdated to an ancestor above finality moves the head there. */
+    bool rewinds_to_ancestor;
+    /*  newPayload on a side chain whose parent state is missing: ACCEPTED
+        (true) or SYNCING. Either is EL_SYNCING to peers. */
+    bool answers_accepted;
+    /*  the JSON-RPC error code for an unknown payload id (spec: -38001). */
+    int64_t unknown_payload_code;
+    /*  keeps a built payload after getPayload, so a repeated getPayload for
+        a cached payload id works. */
+    bool keeps_payload_after_get;
+    /*  how many payload builds per head it keeps (0: not documented). */
+    int payloads_kept;
+    const char *revert_note;        /* said when a revert did not move the head */
+} client_profile_t;
+
+/*  The profile for a client code ("EJ") or --client name ("ethereumjs");
+    the generic spec profile for anything unknown. Never NULL. */
+const client_profile_t *client_profile_for(const char *code_or_name);
+/*  True when `name` is a --client value (auto or a known name). */
+bool client_profile_name_valid(const char *name);
+/*  True when el_code means "unknown payload id" for this client. */
+bool client_profile_unknown_payload(const client_profile_t *p, int64_t el_code);
+
+#endif
