@@ -17,6 +17,7 @@
 #ifndef ALYS_SPAWN_H
 #define ALYS_SPAWN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -39,6 +40,6 @@ void spawn_describe_status(int wait_status, char *buf, size_t len);
 
 /*  True for an exit with code 0: the only "normal" end for a transient
     child. */
-int spawn_status_is_success(int wait_status);
+bool spawn_status_is_success(int wait_status);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,7 +30,12 @@ static char s_endpoint[256];
 static uint64_t s_next_ts;
 static uint64_t s_expected_gwei[N_ADDRS];
 static uint8_t s_hashes[64][32]; /* committed block hashes by number */
-static uint64_t s_head_number;
+static uint64_t s_head_number;   /* relative to s_base */
+static uint64_t s_base;          /* the chain's height when the suite started */
+static uint64_t s_dev_nonce;     /* next nonce of the funded dev account */
+static bool s_external;          /* ALYS_TEST_ENGINE_URL: someone else's client */
+static bool s_has_funds;         /* the dev account can pay for transactions */
+static char s_state_dir[400];
 
 static const char *engine_bin(void)
 {
@@ -43,6 +49,22 @@ static const char *cli_bin(void)
     return p ? p : "alys-engine-cli";
 }
 
+/*  The client under test: ours, or the one ALYS_TEST_ENGINE_URL names. */
+static const char *engine_url(void)
+{
+    return s_external ? getenv("ALYS_TEST_ENGINE_URL") : el_node_engine_url(s_node);
+}
+
+static const char *rpc_url(void)
+{
+    return s_external ? getenv("ALYS_TEST_RPC_URL") : el_node_rpc_url(s_node);
+}
+
+static const char *jwt_path(void)
+{
+    return s_external ? getenv("ALYS_TEST_JWT_SECRET") : el_node_jwt_path(s_node);
+}
+
 static void addr_of(int k, uint8_t out[20])
 {
     memset(out, 0, 20);
@@ -51,14 +73,19 @@ static void addr_of(int k, uint8_t out[20])
 }
 
 /*  Starts an actor; returns it once `ping` answers. */
-static harness_proc_t *start_actor(const char *endpoint, const char *engine_url,
-                                   const char *rpc_url, const char *jwt_path, const char *log_name)
+static harness_proc_t *start_actor_with(const char *endpoint, const char *el_url,
+                                        const char *el_rpc, const char *jwt, const char *log_name,
+                                        char *const extra[])
 {
     char log_path[512];
     snprintf(log_path, sizeof log_path, "%s/%s", s_dir, log_name);
-    char *argv[] = {(char *) engine_bin(), "--bind", (char *) endpoint, "--execution-endpoint",
-                    (char *) engine_url, "--execution-rpc", (char *) rpc_url, "--jwt-secret",
-                    (char *) jwt_path, "--timeout-multiplier", "3", "--log-level", "debug", NULL};
+    char *argv[32] = {(char *) engine_bin(), "--bind", (char *) endpoint, "--execution-endpoint",
+                      (char *) el_url, "--execution-rpc", (char *) el_rpc, "--jwt-secret",
+                      (char *) jwt, "--timeout-multiplier", "3", "--log-level", "debug"};
+    int n = 13;
+    for (int i = 0; extra && extra[i] && n < 31; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
     harness_proc_t *p = harness_proc_spawn(argv, log_path);
     if (!p)
         return NULL;
@@ -79,10 +106,24 @@ static harness_proc_t *start_actor(const char *endpoint, const char *engine_url,
     return p;
 }
 
+static harness_proc_t *start_actor(const char *endpoint, const char *el_url, const char *el_rpc,
+                                   const char *jwt, const char *log_name)
+{
+    return start_actor_with(endpoint, el_url, el_rpc, jwt, log_name, NULL);
+}
+
+/*  The main actor: it keeps its fork choice in a state directory and splits
+    log queries into chunks of 3 blocks, so both paths are exercised. */
+static harness_proc_t *start_main_actor(void)
+{
+    char *extra[] = {"--state-dir", s_state_dir, "--logs-chunk", "3", NULL};
+    return start_actor_with(s_endpoint, engine_url(), rpc_url(), jwt_path(), "engine.log", extra);
+}
+
 static json_t *rpc(const char *method, json_t *params)
 {
     char err[256];
-    json_t *r = harness_rpc(el_node_rpc_url(s_node), method, params, NULL, err, sizeof err);
+    json_t *r = harness_rpc(rpc_url(), method, params, NULL, err, sizeof err);
     ck_assert_msg(r != NULL, "%s: %s", method, err);
     return r;
 }
@@ -129,7 +170,7 @@ static void build_and_commit(peer_t *peer, int n_pegins, uint8_t hash_out[32])
     args.n_withdrawals = (size_t) (n_pegins < N_ADDRS ? n_pegins : N_ADDRS);
     proto_build_block_result_t built = {0};
     call_ok(peer, "build_block", &args, &built);
-    ck_assert_uint_eq(built.payload.block_number, s_head_number + 1);
+    ck_assert_uint_eq(built.payload.block_number, s_base + s_head_number + 1);
     ck_assert_uint_eq(built.payload.n_withdrawals, args.n_withdrawals);
     ck_assert_mem_eq(built.payload.parent_hash, s_hashes[s_head_number], 32);
     static const uint8_t dead[20] = {[18] = 0xde, [19] = 0xad};
@@ -178,7 +219,7 @@ START_TEST(test_ping_and_status)
     ck_assert_str_eq(st.el.state, "synced");
     ck_assert(st.el.has_client);
     ck_assert_str_eq(st.el.client.code, "EJ");
-    ck_assert_str_eq(st.el.endpoint, el_node_engine_url(s_node));
+    ck_assert_str_eq(st.el.endpoint, engine_url());
     ck_assert(st.forkchoice.has_head);
     ck_assert_mem_eq(st.forkchoice.head, s_hashes[0], 32);
     proto_free(proto_op_find("status")->result, &st);
@@ -263,21 +304,21 @@ START_TEST(test_get_block)
 
     memcpy(a.block.hash, s_hashes[7], 32);
     call_ok(peer, "get_block", &a, &r);
-    ck_assert_uint_eq(r.block.number, 7);
+    ck_assert_uint_eq(r.block.number, s_base + 7);
     ck_assert_mem_eq(r.block.hash, s_hashes[7], 32);
     ck_assert_mem_eq(r.block.parent_hash, s_hashes[6], 32);
     ck_assert_uint_ge(r.block.n_withdrawals, 1);
     proto_free(rs, &r);
 
     a.block.kind = PROTO_SEL_NUMBER;
-    a.block.number = 12;
+    a.block.number = s_base + 12;
     call_ok(peer, "get_block", &a, &r);
     ck_assert_mem_eq(r.block.hash, s_hashes[12], 32);
     proto_free(rs, &r);
 
     const char *tags[] = {"latest", "finalized", "safe", "earliest"};
     const uint8_t *want[] = {s_hashes[s_head_number], s_hashes[15], s_hashes[15], s_hashes[0]};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (s_base == 0 ? 4 : 3); i++) {
         a.block.kind = PROTO_SEL_TAG;
         snprintf(a.block.tag, sizeof a.block.tag, "%s", tags[i]);
         call_ok(peer, "get_block", &a, &r);
@@ -299,9 +340,8 @@ START_TEST(test_transactions_receipts_payload)
 {
     peer_t *peer = peer_new(s_endpoint, NULL);
     char tx_hash[67], err[256];
-    ck_assert_msg(harness_send_raw_tx(el_node_rpc_url(s_node),
-                                      "0x2222222222222222222222222222222222222222", 12345, 0,
-                                      tx_hash, err, sizeof err) == 0,
+    ck_assert_msg(harness_send_raw_tx(rpc_url(), "0x2222222222222222222222222222222222222222",
+                                      12345, s_dev_nonce++, tx_hash, err, sizeof err) == 0,
                   "send tx: %s", err);
     build_and_commit(peer, 1, NULL);
 
@@ -326,7 +366,7 @@ START_TEST(test_transactions_receipts_payload)
     ck_assert(rr.has_receipt);
     ck_assert_uint_eq(rr.receipt.status, 1);
     ck_assert_uint_eq(rr.receipt.gas_used, 21000);
-    ck_assert_uint_eq(rr.receipt.block_number, s_head_number);
+    ck_assert_uint_eq(rr.receipt.block_number, s_base + s_head_number);
     ck_assert(!rr.receipt.has_contract_address);
     proto_free(proto_op_find("get_transaction_receipt")->result, &rr);
     memset(ta.tx_hash, 0x99, 32);
@@ -335,7 +375,7 @@ START_TEST(test_transactions_receipts_payload)
     proto_free(proto_op_find("get_transaction_receipt")->result, &rr);
 
     /* get_payload rebuilds the payload: committing it again is accepted */
-    proto_block_sel_args_t pa = {.block = {.kind = PROTO_SEL_NUMBER, .number = s_head_number}};
+    proto_block_sel_args_t pa = {.block = {.kind = PROTO_SEL_NUMBER, .number = s_base + s_head_number}};
     proto_get_payload_result_t pr = {0};
     call_ok(peer, "get_payload", &pa, &pr);
     ck_assert_mem_eq(pr.payload.block_hash, s_hashes[s_head_number], 32);
@@ -348,10 +388,10 @@ START_TEST(test_transactions_receipts_payload)
     proto_free(proto_op_find("get_payload")->result, &pr);
 
     /* the genesis payload, as the node asks for it */
-    pa.block.number = 0;
+    pa.block.number = s_base;
     call_ok(peer, "get_payload", &pa, &pr);
     ck_assert_mem_eq(pr.payload.block_hash, s_hashes[0], 32);
-    ck_assert_uint_eq(pr.payload.block_number, 0);
+    ck_assert_uint_eq(pr.payload.block_number, s_base);
     proto_free(proto_op_find("get_payload")->result, &pr);
 
     proto_sync_status_t ss = {0};
@@ -489,7 +529,7 @@ static void *reader_main(void *arg)
     unsigned seed = (unsigned) rd->index * 7919u;
     for (int i = 0; i < 200; i++) {
         proto_get_block_args_t a = {.block = {.kind = PROTO_SEL_NUMBER}};
-        a.block.number = (uint64_t) rand_r(&seed) % (rd->max_number + 1);
+        a.block.number = s_base + (uint64_t) rand_r(&seed) % (rd->max_number + 1);
         proto_reply_t r;
         if (peer_call(peer, "get_block", &a, &r, CALL_TIMEOUT_MS) != 0) {
             rd->failed++;
@@ -497,7 +537,7 @@ static void *reader_main(void *arg)
         }
         proto_get_block_result_t b = {0};
         if (r.ok && peer_result(&r, "get_block", &b) == 0 && b.block.number == a.block.number
-            && memcmp(b.block.hash, s_hashes[a.block.number], 32) == 0)
+            && memcmp(b.block.hash, s_hashes[a.block.number - s_base], 32) == 0)
             rd->ok++;
         else
             rd->wrong++;
@@ -552,7 +592,7 @@ START_TEST(test_cli)
     ck_assert(json_is_true(json_object_get(doc, "ok")));
     json_t *payload = json_object_get(json_object_get(doc, "result"), "payload");
     ck_assert_uint_eq((uint64_t) json_integer_value(json_object_get(payload, "block_number")),
-                      s_head_number + 1);
+                      s_base + s_head_number + 1);
     snprintf(out_path, sizeof out_path, "%s/payload.json", s_dir);
     ck_assert_int_eq(json_dump_file(payload, out_path, 0), 0);
     const char *block_hash = json_string_value(json_object_get(payload, "block_hash"));
@@ -597,8 +637,8 @@ START_TEST(test_wrong_jwt)
     fprintf(f, "0x%064d\n", 7);
     fclose(f);
     snprintf(endpoint, sizeof endpoint, "ipc://%s/wrong.sock", s_dir);
-    harness_proc_t *actor = start_actor(endpoint, el_node_engine_url(s_node),
-                                        el_node_rpc_url(s_node), jwt_path, "wrong-jwt.log");
+    harness_proc_t *actor = start_actor(endpoint, engine_url(),
+                                        rpc_url(), jwt_path, "wrong-jwt.log");
     ck_assert_ptr_nonnull(actor);
     peer_t *peer = peer_new(endpoint, NULL);
     proto_build_block_args_t args = {.timestamp = s_next_ts + 1000, .has_parent = true};
@@ -622,7 +662,7 @@ START_TEST(test_unreachable_el_and_shutdown)
     char endpoint[300], url[64];
     snprintf(endpoint, sizeof endpoint, "ipc://%s/offline.sock", s_dir);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", harness_free_port());
-    harness_proc_t *actor = start_actor(endpoint, url, url, el_node_jwt_path(s_node), "offline.log");
+    harness_proc_t *actor = start_actor(endpoint, url, url, jwt_path(), "offline.log");
     ck_assert_ptr_nonnull(actor);
     peer_t *peer = peer_new(endpoint, NULL);
     proto_get_block_args_t a = {.block = {.kind = PROTO_SEL_TAG, .tag = "latest"}};
@@ -665,40 +705,382 @@ START_TEST(test_bad_jwt_file_is_a_startup_error)
 }
 END_TEST
 
+/* ----------------------------------------------- the rest of the contract */
+
+static proto_status_result_t status_now(peer_t *peer)
+{
+    proto_status_result_t st = {0};
+    call_ok(peer, "status", NULL, &st);
+    return st;
+}
+
+static void status_free(proto_status_result_t *st)
+{
+    proto_free(proto_op_find("status")->result, st);
+}
+
+START_TEST(test_validate_payload_and_tampering)
+{
+    peer_t *peer = peer_new(s_endpoint, "chain-1");
+    proto_build_block_args_t args = {.timestamp = s_next_ts};
+    s_next_ts += 2;
+    proto_build_block_result_t built = {0};
+    call_ok(peer, "build_block", &args, &built);
+
+    proto_payload_args_t v = {.payload = built.payload};
+    proto_status_only_t ok = {0};
+    call_ok(peer, "validate_payload", &v, &ok);
+    ck_assert_str_eq(ok.status, "VALID");
+    proto_free(proto_op_find("validate_payload")->result, &ok);
+    uint8_t latest[32];
+    latest_hash(latest);
+    ck_assert_mem_eq(latest, s_hashes[s_head_number], 32); /* the head did not move */
+
+    /* one byte of the state root changed: refused locally by its block hash */
+    proto_payload_args_t tampered = {0};
+    proto_copy(&proto_payload_schema, &tampered.payload, &built.payload);
+    tampered.payload.state_root[7] ^= 0x01;
+    proto_reply_t r;
+    ck_assert_int_eq(peer_call(peer, "validate_payload", &tampered, &r, CALL_TIMEOUT_MS), 0);
+    ck_assert(!r.ok && r.error == PROTO_INVALID_PAYLOAD);
+    ck_assert_ptr_nonnull(strstr(r.message, "block hash"));
+    proto_reply_release(&r);
+    ck_assert_int_eq(peer_call(peer, "commit_block", &tampered, &r, CALL_TIMEOUT_MS), 0);
+    ck_assert(!r.ok && r.error == PROTO_INVALID_PAYLOAD);
+    proto_reply_release(&r);
+    /* gas used above the limit: a local field check */
+    tampered.payload.state_root[7] ^= 0x01;
+    tampered.payload.gas_used = tampered.payload.gas_limit + 1;
+    call_err(peer, "validate_payload", &tampered, PROTO_INVALID_PAYLOAD);
+    proto_free(&proto_payload_schema, &tampered.payload);
+    latest_hash(latest);
+    ck_assert_mem_eq(latest, s_hashes[s_head_number], 32);
+
+    /* the untouched payload still commits */
+    proto_payload_args_t commit = {.payload = built.payload};
+    proto_block_hash_t committed = {0};
+    call_ok(peer, "commit_block", &commit, &committed);
+    s_head_number++;
+    memcpy(s_hashes[s_head_number], committed.block_hash, 32);
+    proto_free(proto_op_find("build_block")->result, &built);
+    peer_destroy(&peer);
+}
+END_TEST
+
+START_TEST(test_revert_and_rebuild)
+{
+    peer_t *peer = peer_new(s_endpoint, "chain-1");
+    uint8_t old_head[32], parent[32];
+    memcpy(parent, s_hashes[s_head_number], 32);
+    build_and_commit(peer, 1, old_head);
+
+    proto_block_hash_t a;
+    memcpy(a.block_hash, old_head, 32);
+    proto_revert_result_t rr = {0};
+    call_ok(peer, "revert_block", &a, &rr);
+    ck_assert_mem_eq(rr.head, parent, 32);
+    s_head_number--;
+    uint8_t latest[32];
+    latest_hash(latest);
+    ck_assert_mem_eq(latest, parent, 32);
+
+    /* a new block on the parent replaces the reverted one */
+    s_next_ts += 1; /* different attributes, different block */
+    uint8_t new_head[32];
+    build_and_commit(peer, 2, new_head);
+    ck_assert(memcmp(new_head, old_head, 32) != 0);
+    proto_get_block_args_t g = {.block = {.kind = PROTO_SEL_NUMBER, .number = s_base + s_head_number}};
+    proto_get_block_result_t b = {0};
+    call_ok(peer, "get_block", &g, &b);
+    ck_assert_mem_eq(b.block.hash, new_head, 32);
+    proto_free(proto_op_find("get_block")->result, &b);
+
+    /* finalized blocks and unknown blocks cannot be reverted */
+    proto_status_result_t st = status_now(peer);
+    memcpy(a.block_hash, st.forkchoice.finalized, 32);
+    status_free(&st);
+    call_err(peer, "revert_block", &a, PROTO_FINALIZED_CONFLICT);
+    memcpy(a.block_hash, s_hashes[3], 32);
+    call_err(peer, "revert_block", &a, PROTO_FINALIZED_CONFLICT);
+    memset(a.block_hash, 0x3c, 32);
+    call_err(peer, "revert_block", &a, PROTO_BLOCK_NOT_FOUND);
+    peer_destroy(&peer);
+}
+END_TEST
+
+/*  A contract whose fallback logs its calldata with LOG2(topic0 = 0xAA..AA,
+    topic1 = the first 32 bytes of calldata). */
+static const char *const s_logger_init =
+    "0x602f600c600039602f6000f3"
+    "3660006000376000357f"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "366000a200";
+
+static void word(uint8_t v, uint8_t out[32])
+{
+    memset(out, 0, 32);
+    out[31] = v;
+}
+
+START_TEST(test_logs_and_receipts)
+{
+    if (!s_has_funds)
+        return;
+    peer_t *peer = peer_new(s_endpoint, "chain-1");
+    char err[256], deploy_hash[67], call_hash[3][67];
+    harness_tx_t deploy = {.data_hex = s_logger_init, .nonce = s_dev_nonce++};
+    ck_assert_msg(harness_send_tx(rpc_url(), &deploy, deploy_hash, err, sizeof err) == 0, "%s", err);
+    build_and_commit(peer, 0, NULL);
+    proto_tx_hash_args_t ta;
+    hex_decode_fixed(deploy_hash, ta.tx_hash, 32);
+    proto_receipt_result_t rr = {0};
+    call_ok(peer, "get_transaction_receipt", &ta, &rr);
+    ck_assert(rr.has_receipt && rr.receipt.status == 1 && rr.receipt.has_contract_address);
+    uint8_t contract[20];
+    memcpy(contract, rr.receipt.contract_address, 20);
+    proto_free(proto_op_find("get_transaction_receipt")->result, &rr);
+    char contract_hex[43];
+    hex_encode(contract, 20, contract_hex);
+
+    /* three calls in one block: topic1 = 1, 2, 1 */
+    const uint8_t tags[3] = {1, 2, 1};
+    for (int i = 0; i < 3; i++) {
+        char data[67];
+        uint8_t w[32];
+        word(tags[i], w);
+        hex_encode(w, 32, data);
+        harness_tx_t call = {.to_hex = contract_hex, .data_hex = data, .gas = 100000,
+                             .nonce = s_dev_nonce++};
+        ck_assert_msg(harness_send_tx(rpc_url(), &call, call_hash[i], err, sizeof err) == 0, "%s", err);
+    }
+    build_and_commit(peer, 1, NULL);
+    uint64_t block_number = s_base + s_head_number;
+
+    /* the block and its receipts in one request */
+    proto_block_sel_args_t sel = {.block = {.kind = PROTO_SEL_HASH}};
+    memcpy(sel.block.hash, s_hashes[s_head_number], 32);
+    proto_block_receipts_result_t br = {0};
+    call_ok(peer, "get_block_with_receipts", &sel, &br);
+    ck_assert_uint_eq(br.block.n_transactions, 3);
+    ck_assert_uint_eq(br.n_receipts, 3);
+    for (int i = 0; i < 3; i++) {
+        uint8_t h[32];
+        hex_decode_fixed(call_hash[i], h, 32);
+        ck_assert_mem_eq(br.block.transactions[i].hash, h, 32);
+        ck_assert_mem_eq(br.receipts[i].transaction_hash, h, 32);
+        ck_assert_uint_gt(br.block.transactions[i].raw.len, 0);
+        ck_assert_uint_eq(br.receipts[i].status, 1);
+        ck_assert_uint_eq(br.receipts[i].n_logs, 1);
+        ck_assert_uint_eq(br.receipts[i].logs[0].n_topics, 2);
+        ck_assert_uint_eq(br.receipts[i].logs[0].topics[1][31], tags[i]);
+    }
+    ck_assert_uint_gt(br.receipts[2].cumulative_gas_used, br.receipts[0].cumulative_gas_used);
+    proto_free(proto_op_find("get_block_with_receipts")->result, &br);
+    /* by tag too */
+    sel.block.kind = PROTO_SEL_TAG;
+    snprintf(sel.block.tag, sizeof sel.block.tag, "latest");
+    call_ok(peer, "get_block_with_receipts", &sel, &br);
+    ck_assert_uint_eq(br.n_receipts, 3);
+    proto_free(proto_op_find("get_block_with_receipts")->result, &br);
+
+    /* logs: by block hash, by range (split in chunks of 3 blocks), by topic
+       alternatives in the second position, by address */
+    const proto_schema_t *ls = proto_op_find("get_logs")->result;
+    proto_get_logs_args_t la = {.has_block_hash = true};
+    memcpy(la.block_hash, s_hashes[s_head_number], 32);
+    proto_get_logs_result_t lr = {0};
+    call_ok(peer, "get_logs", &la, &lr);
+    ck_assert_uint_eq(lr.n_logs, 3);
+    ck_assert_mem_eq(lr.logs[0].address, contract, 20);
+    ck_assert_uint_eq(lr.logs[0].block_number, block_number);
+    ck_assert_uint_eq(lr.logs[1].log_index, 1);
+    proto_free(ls, &lr);
+
+    proto_topic_t topics[2] = {{.any = true}, {.n = 1}};
+    uint8_t one[1][32];
+    word(1, one[0]);
+    topics[1].hashes = one;
+    proto_get_logs_args_t range = {
+        .from_block = {.kind = PROTO_SEL_NUMBER, .number = s_base},
+        .to_block = {.kind = PROTO_SEL_TAG, .tag = "latest"},
+        .topics = topics, .n_topics = 2,
+    };
+    call_ok(peer, "get_logs", &range, &lr);
+    ck_assert_uint_eq(lr.n_logs, 2); /* the calls with topic1 = 1 only */
+    ck_assert_uint_eq(lr.logs[0].topics[1][31], 1);
+    ck_assert_uint_eq(lr.logs[1].topics[1][31], 1);
+    proto_free(ls, &lr);
+
+    uint8_t other[20];
+    memset(other, 0x42, 20);
+    uint8_t (*addrs)[20] = &other;
+    proto_get_logs_args_t by_addr = {
+        .from_block = {.kind = PROTO_SEL_NUMBER, .number = block_number - 4},
+        .to_block = {.kind = PROTO_SEL_NUMBER, .number = block_number},
+        .address = addrs, .n_address = 1,
+    };
+    call_ok(peer, "get_logs", &by_addr, &lr);
+    ck_assert_uint_eq(lr.n_logs, 0);
+    proto_free(ls, &lr);
+    memcpy(other, contract, 20);
+    call_ok(peer, "get_logs", &by_addr, &lr);
+    ck_assert_uint_eq(lr.n_logs, 3);
+    proto_free(ls, &lr);
+
+    /* block_hash and a range together are a bad request */
+    range.has_block_hash = true;
+    call_err(peer, "get_logs", &range, PROTO_BAD_REQUEST);
+    peer_destroy(&peer);
+}
+END_TEST
+
+START_TEST(test_caches)
+{
+    peer_t *peer = peer_new(s_endpoint, "chain-1");
+    /* repeated get_block by hash is served from the block cache */
+    proto_get_block_args_t g = {.block = {.kind = PROTO_SEL_HASH}};
+    memcpy(g.block.hash, s_hashes[9], 32);
+    proto_get_block_result_t b = {0};
+    call_ok(peer, "get_block", &g, &b);
+    proto_free(proto_op_find("get_block")->result, &b);
+    proto_status_result_t before = status_now(peer);
+    for (int i = 0; i < 5; i++) {
+        call_ok(peer, "get_block", &g, &b);
+        ck_assert_mem_eq(b.block.hash, s_hashes[9], 32);
+        proto_free(proto_op_find("get_block")->result, &b);
+    }
+    proto_status_result_t after = status_now(peer);
+    ck_assert_uint_eq(after.actor.block_cache_hits, before.actor.block_cache_hits + 5);
+    ck_assert_uint_eq(after.actor.block_cache_misses, before.actor.block_cache_misses);
+    ck_assert_uint_gt(after.actor.block_cache_entries, 0);
+    status_free(&before);
+    status_free(&after);
+
+    /* the same build twice on the same head reuses the payload id */
+    proto_build_block_args_t args = {.timestamp = s_next_ts};
+    s_next_ts += 2;
+    proto_build_block_result_t b1 = {0}, b2 = {0};
+    call_ok(peer, "build_block", &args, &b1);
+    before = status_now(peer);
+    call_ok(peer, "build_block", &args, &b2);
+    after = status_now(peer);
+    ck_assert_mem_eq(b1.payload_id, b2.payload_id, 8);
+    ck_assert_uint_eq(after.actor.payload_cache_hits, before.actor.payload_cache_hits + 1);
+    status_free(&before);
+    status_free(&after);
+    proto_payload_args_t commit = {.payload = b2.payload};
+    proto_block_hash_t committed;
+    call_ok(peer, "commit_block", &commit, &committed);
+    s_head_number++;
+    memcpy(s_hashes[s_head_number], committed.block_hash, 32);
+    proto_free(proto_op_find("build_block")->result, &b1);
+    proto_free(proto_op_find("build_block")->result, &b2);
+
+    /* keep-alive: connections to the client are reused, not one per call */
+    proto_status_result_t st = status_now(peer);
+    ck_assert_uint_gt(st.actor.el_calls, 200);
+    ck_assert_msg(st.actor.el_connections_opened * 10 < st.actor.el_calls,
+                  "%llu connections for %llu calls", (unsigned long long) st.actor.el_connections_opened,
+                  (unsigned long long) st.actor.el_calls);
+    printf("keep-alive: %llu connections opened for %llu execution client calls\n",
+           (unsigned long long) st.actor.el_connections_opened, (unsigned long long) st.actor.el_calls);
+    status_free(&st);
+    peer_destroy(&peer);
+}
+END_TEST
+
+/*  kill -9 and restart: the fork choice comes back from the state file. */
+START_TEST(test_restart_recovers_fork_choice)
+{
+    peer_t *peer = peer_new(s_endpoint, NULL);
+    proto_status_result_t before = status_now(peer);
+    peer_destroy(&peer);
+    harness_proc_signal(s_actor, SIGKILL);
+    harness_proc_wait(s_actor, 5000, NULL);
+    harness_proc_destroy(&s_actor);
+    s_actor = start_main_actor();
+    ck_assert_ptr_nonnull(s_actor);
+    peer = peer_new(s_endpoint, NULL);
+    /* a mutation waits for the recovery, then works on the recovered state */
+    build_and_commit(peer, 1, NULL);
+    proto_status_result_t after = status_now(peer);
+    ck_assert(after.forkchoice.has_finalized);
+    ck_assert_mem_eq(after.forkchoice.finalized, before.forkchoice.finalized, 32);
+    ck_assert_mem_eq(after.forkchoice.safe, before.forkchoice.safe, 32);
+    ck_assert_mem_eq(after.forkchoice.head, s_hashes[s_head_number], 32);
+    status_free(&before);
+    status_free(&after);
+    peer_destroy(&peer);
+}
+END_TEST
+
 int main(void)
 {
     s_dir = harness_tmpdir("alys-engine-it-");
-    s_node = el_node_new(NULL);
-    if (!s_node) {
-        fprintf(stderr, "cannot start the execution client\n");
-        return 1;
+    snprintf(s_state_dir, sizeof s_state_dir, "%s/state", s_dir);
+    mkdir(s_state_dir, 0755);
+    const char *fork = getenv("ALYS_TEST_FORK");
+    s_external = getenv("ALYS_TEST_ENGINE_URL") != NULL;
+    if (s_external) {
+        if (!getenv("ALYS_TEST_RPC_URL") || !getenv("ALYS_TEST_JWT_SECRET")) {
+            fprintf(stderr, "ALYS_TEST_ENGINE_URL needs ALYS_TEST_RPC_URL and ALYS_TEST_JWT_SECRET\n");
+            return 1;
+        }
+        s_has_funds = getenv("ALYS_TEST_DEV_FUNDED") != NULL;
+        printf("testing the execution client at %s (rpc %s)\n", engine_url(), rpc_url());
+    } else {
+        el_node_opts_t opts = {.cancun = fork && strcmp(fork, "cancun") == 0,
+                               .prague = fork && strcmp(fork, "prague") == 0};
+        s_node = el_node_new(&opts);
+        if (!s_node) {
+            fprintf(stderr, "cannot start the execution client\n");
+            return 1;
+        }
+        s_has_funds = true;
+        printf("testing EthereumJS (%s genesis)\n", fork ? fork : "shanghai");
     }
     snprintf(s_endpoint, sizeof s_endpoint, "ipc://%s/engine.sock", s_dir);
-    s_actor = start_actor(s_endpoint, el_node_engine_url(s_node), el_node_rpc_url(s_node),
-                          el_node_jwt_path(s_node), "engine.log");
-    json_t *g = harness_rpc(el_node_rpc_url(s_node), "eth_getBlockByNumber",
-                            json_pack("[s,b]", "latest", 0), NULL, NULL, 0);
+    s_actor = start_main_actor();
+    json_t *g = harness_rpc(rpc_url(), "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0), NULL,
+                            NULL, 0);
+    uint64_t latest_ts = 0;
     if (!s_actor || !g
-        || hex_decode_fixed(json_string_value(json_object_get(g, "hash")), s_hashes[0], 32) != 0) {
-        fprintf(stderr, "cannot start the actor or read genesis\n");
+        || hex_decode_fixed(json_string_value(json_object_get(g, "hash")), s_hashes[0], 32) != 0
+        || hex_quantity_parse(json_string_value(json_object_get(g, "number")), &s_base) != 0
+        || hex_quantity_parse(json_string_value(json_object_get(g, "timestamp")), &latest_ts) != 0) {
+        fprintf(stderr, "cannot start the actor or read the latest block\n");
         return 1;
     }
     json_decref(g);
+    if (s_has_funds) {
+        json_t *n = harness_rpc(rpc_url(), "eth_getTransactionCount",
+                                json_pack("[s,s]", HARNESS_DEV_ADDR, "latest"), NULL, NULL, 0);
+        hex_quantity_parse(json_string_value(n), &s_dev_nonce);
+        json_decref(n);
+    }
     s_next_ts = (uint64_t) time(NULL) - 3600;
+    if (s_next_ts <= latest_ts)
+        s_next_ts = latest_ts + 1;
 
     Suite *s = suite_create("engine");
-    TCase *tc = tcase_create("against EthereumJS");
+    TCase *tc = tcase_create("against a real execution client");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_ping_and_status);
     tcase_add_test(tc, test_build_commit_pegins);
     tcase_add_test(tc, test_finalize);
     tcase_add_test(tc, test_get_block);
-    tcase_add_test(tc, test_transactions_receipts_payload);
+    if (s_has_funds)
+        tcase_add_test(tc, test_transactions_receipts_payload);
     tcase_add_test(tc, test_update_forkchoice);
     tcase_add_test(tc, test_bad_requests);
     tcase_add_test(tc, test_idempotent_retry);
     tcase_add_test(tc, test_concurrent_readers_while_building);
     tcase_add_test(tc, test_cli);
+    tcase_add_test(tc, test_validate_payload_and_tampering);
+    tcase_add_test(tc, test_revert_and_rebuild);
+    tcase_add_test(tc, test_logs_and_receipts);
+    tcase_add_test(tc, test_caches);
+    tcase_add_test(tc, test_restart_recovers_fork_choice);
     tcase_add_test(tc, test_wrong_jwt);
     tcase_add_test(tc, test_unreachable_el_and_shutdown);
     tcase_add_test(tc, test_bad_jwt_file_is_a_startup_error);

@@ -127,18 +127,18 @@ static vectors_t load_vectors(int fork)
     return out;
 }
 
-static void free_requests(proto_data_t *requests, size_t n)
+static void free_data_array(proto_data_t *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        free(requests[i].data);
-    free(requests);
+        free(items[i].data);
+    free(items);
 }
 
 static void free_vectors(vectors_t *vs)
 {
     for (size_t i = 0; i < vs->n; i++) {
         proto_free(&proto_payload_schema, &vs->v[i].payload);
-        free_requests(vs->v[i].requests, vs->v[i].n_requests);
+        free_data_array(vs->v[i].requests, vs->v[i].n_requests);
     }
     free(vs->v);
     vs->v = NULL;
@@ -383,7 +383,7 @@ START_TEST(test_trie_ordered_roots)
     values[5].len = 0;
     uint8_t root[32];
     ck_assert_int_eq(trie_ordered_root(values, 17, root), -1);
-    free_requests(values, 200);
+    free_data_array(values, 200);
 }
 END_TEST
 
@@ -512,196 +512,203 @@ START_TEST(test_recorded_blocks_verify)
 }
 END_TEST
 
+/*  A copy of a recorded block to tamper with. */
+typedef struct {
+    proto_payload_t p;
+    block_hash_extra_t x;
+} tampered_t;
+
 /*  A tampering: returns false when it does not apply to this block. */
-typedef bool (*mutate_fn)(proto_payload_t *p, block_hash_extra_t *x);
+typedef bool (*mutate_fn)(tampered_t *t);
 
-static bool flip_state_root(proto_payload_t *p, block_hash_extra_t *x)
+static bool flip_state_root(tampered_t *t)
 {
-    p->state_root[7] ^= 0x01;
+    t->p.state_root[7] ^= 0x01;
     return true;
 }
 
-static bool flip_receipts_root(proto_payload_t *p, block_hash_extra_t *x)
+static bool flip_receipts_root(tampered_t *t)
 {
-    p->receipts_root[31] ^= 0x80;
+    t->p.receipts_root[31] ^= 0x80;
     return true;
 }
 
-static bool flip_parent_hash(proto_payload_t *p, block_hash_extra_t *x)
+static bool flip_parent_hash(tampered_t *t)
 {
-    p->parent_hash[0] ^= 0xff;
+    t->p.parent_hash[0] ^= 0xff;
     return true;
 }
 
-static bool flip_bloom(proto_payload_t *p, block_hash_extra_t *x)
+static bool flip_bloom(tampered_t *t)
 {
-    p->logs_bloom[100] ^= 0x10;
+    t->p.logs_bloom[100] ^= 0x10;
     return true;
 }
 
-static bool flip_fee_recipient(proto_payload_t *p, block_hash_extra_t *x)
+static bool flip_fee_recipient(tampered_t *t)
 {
-    p->fee_recipient[19] ^= 0x01;
+    t->p.fee_recipient[19] ^= 0x01;
     return true;
 }
 
-static bool flip_prev_randao(proto_payload_t *p, block_hash_extra_t *x)
+static bool flip_prev_randao(tampered_t *t)
 {
-    p->prev_randao[16] ^= 0x01;
+    t->p.prev_randao[16] ^= 0x01;
     return true;
 }
 
-static bool bump_gas_used(proto_payload_t *p, block_hash_extra_t *x)
+static bool bump_gas_used(tampered_t *t)
 {
-    p->gas_used += 1;
+    t->p.gas_used += 1;
     return true;
 }
 
-static bool bump_gas_limit(proto_payload_t *p, block_hash_extra_t *x)
+static bool bump_gas_limit(tampered_t *t)
 {
-    p->gas_limit -= 1;
+    t->p.gas_limit -= 1;
     return true;
 }
 
-static bool bump_number(proto_payload_t *p, block_hash_extra_t *x)
+static bool bump_number(tampered_t *t)
 {
-    p->block_number += 1;
+    t->p.block_number += 1;
     return true;
 }
 
-static bool bump_timestamp(proto_payload_t *p, block_hash_extra_t *x)
+static bool bump_timestamp(tampered_t *t)
 {
-    p->timestamp += 1;
+    t->p.timestamp += 1;
     return true;
 }
 
-static bool bump_base_fee(proto_payload_t *p, block_hash_extra_t *x)
+static bool bump_base_fee(tampered_t *t)
 {
-    p->base_fee_per_gas[31] ^= 0x01;
+    t->p.base_fee_per_gas[31] ^= 0x01;
     return true;
 }
 
-static bool drop_transaction(proto_payload_t *p, block_hash_extra_t *x)
+static bool drop_transaction(tampered_t *t)
 {
-    if (p->n_transactions == 0)
+    if (t->p.n_transactions == 0)
         return false;
-    free(p->transactions[0].data);
-    memmove(&p->transactions[0], &p->transactions[1], (p->n_transactions - 1) * sizeof *p->transactions);
-    p->n_transactions--;
+    free(t->p.transactions[0].data);
+    memmove(&t->p.transactions[0], &t->p.transactions[1],
+            (t->p.n_transactions - 1) * sizeof *t->p.transactions);
+    t->p.n_transactions--;
     return true;
 }
 
-static bool swap_transactions(proto_payload_t *p, block_hash_extra_t *x)
+static bool swap_transactions(tampered_t *t)
 {
-    if (p->n_transactions < 2)
+    if (t->p.n_transactions < 2)
         return false;
-    proto_data_t t = p->transactions[0];
-    p->transactions[0] = p->transactions[p->n_transactions - 1];
-    p->transactions[p->n_transactions - 1] = t;
+    proto_data_t first = t->p.transactions[0];
+    t->p.transactions[0] = t->p.transactions[t->p.n_transactions - 1];
+    t->p.transactions[t->p.n_transactions - 1] = first;
     return true;
 }
 
-static bool flip_transaction_byte(proto_payload_t *p, block_hash_extra_t *x)
+static bool flip_transaction_byte(tampered_t *t)
 {
-    if (p->n_transactions == 0)
+    if (t->p.n_transactions == 0)
         return false;
-    proto_data_t *t = &p->transactions[p->n_transactions - 1];
-    t->data[t->len / 2] ^= 0x01;
+    proto_data_t *last = &t->p.transactions[t->p.n_transactions - 1];
+    last->data[last->len / 2] ^= 0x01;
     return true;
 }
 
-static bool change_withdrawal_amount(proto_payload_t *p, block_hash_extra_t *x)
+static bool change_withdrawal_amount(tampered_t *t)
 {
-    if (p->n_withdrawals == 0)
+    if (t->p.n_withdrawals == 0)
         return false;
-    p->withdrawals[p->n_withdrawals - 1].amount += 1;
+    t->p.withdrawals[t->p.n_withdrawals - 1].amount += 1;
     return true;
 }
 
-static bool change_withdrawal_index(proto_payload_t *p, block_hash_extra_t *x)
+static bool change_withdrawal_index(tampered_t *t)
 {
-    if (p->n_withdrawals == 0)
+    if (t->p.n_withdrawals == 0)
         return false;
-    p->withdrawals[0].validator_index ^= 1;
+    t->p.withdrawals[0].validator_index ^= 1;
     return true;
 }
 
-static bool drop_withdrawal(proto_payload_t *p, block_hash_extra_t *x)
+static bool drop_withdrawal(tampered_t *t)
 {
-    if (p->n_withdrawals == 0)
+    if (t->p.n_withdrawals == 0)
         return false;
-    p->n_withdrawals--;
+    t->p.n_withdrawals--;
     return true;
 }
 
-static bool change_extra_data(proto_payload_t *p, block_hash_extra_t *x)
+static bool change_extra_data(tampered_t *t)
 {
-    free(p->extra_data.data);
-    p->extra_data.data = malloc(4);
-    ck_assert_ptr_nonnull(p->extra_data.data);
-    memcpy(p->extra_data.data, "alys", 4);
-    p->extra_data.len = 4;
+    free(t->p.extra_data.data);
+    t->p.extra_data.data = malloc(4);
+    ck_assert_ptr_nonnull(t->p.extra_data.data);
+    memcpy(t->p.extra_data.data, "alys", 4);
+    t->p.extra_data.len = 4;
     return true;
 }
 
-static bool flip_beacon_root(proto_payload_t *p, block_hash_extra_t *x)
+static bool flip_beacon_root(tampered_t *t)
 {
-    if (x->fork < BLOCK_FORK_CANCUN)
+    if (t->x.fork < BLOCK_FORK_CANCUN)
         return false;
-    x->parent_beacon_block_root[5] ^= 0x01;
+    t->x.parent_beacon_block_root[5] ^= 0x01;
     return true;
 }
 
-static bool bump_excess_blob_gas(proto_payload_t *p, block_hash_extra_t *x)
+static bool bump_excess_blob_gas(tampered_t *t)
 {
-    if (x->fork < BLOCK_FORK_CANCUN)
+    if (t->x.fork < BLOCK_FORK_CANCUN)
         return false;
-    p->excess_blob_gas += 131072;
+    t->p.excess_blob_gas += 131072;
     return true;
 }
 
-static bool wrong_requests_hash(proto_payload_t *p, block_hash_extra_t *x)
+static bool wrong_requests_hash(tampered_t *t)
 {
-    if (x->fork < BLOCK_FORK_PRAGUE)
+    if (t->x.fork < BLOCK_FORK_PRAGUE)
         return false;
     uint8_t right[32];
-    ck_assert_int_eq(block_requests_hash(x->requests, x->n_requests, right, NULL, 0), 0);
-    memcpy(x->requests_hash, right, 32);
-    x->requests_hash[0] ^= 0x01;
-    x->has_requests_hash = true;
+    ck_assert_int_eq(block_requests_hash(t->x.requests, t->x.n_requests, right, NULL, 0), 0);
+    memcpy(t->x.requests_hash, right, 32);
+    t->x.requests_hash[0] ^= 0x01;
+    t->x.has_requests_hash = true;
     return true;
 }
 
-static bool drop_request(proto_payload_t *p, block_hash_extra_t *x)
+static bool drop_request(tampered_t *t)
 {
-    if (x->fork < BLOCK_FORK_PRAGUE || x->n_requests == 0)
+    if (t->x.fork < BLOCK_FORK_PRAGUE || t->x.n_requests == 0)
         return false;
-    x->n_requests--;
+    t->x.n_requests--;
     return true;
 }
 
 /*  The fork one later than recorded: Shanghai as Cancun (with the blob gas
     fields it lacks), Cancun as Prague. */
-static bool later_fork(proto_payload_t *p, block_hash_extra_t *x)
+static bool later_fork(tampered_t *t)
 {
-    if (x->fork == BLOCK_FORK_PRAGUE)
+    if (t->x.fork == BLOCK_FORK_PRAGUE)
         return false;
-    if (x->fork == BLOCK_FORK_SHANGHAI) {
-        p->has_blob_gas_used = p->has_excess_blob_gas = true;
-        p->blob_gas_used = p->excess_blob_gas = 0;
+    if (t->x.fork == BLOCK_FORK_SHANGHAI) {
+        t->p.has_blob_gas_used = t->p.has_excess_blob_gas = true;
+        t->p.blob_gas_used = t->p.excess_blob_gas = 0;
     }
-    x->fork++;
+    t->x.fork++;
     return true;
 }
 
 /*  The fork one earlier, with the fields of the earlier fork only. */
-static bool earlier_fork(proto_payload_t *p, block_hash_extra_t *x)
+static bool earlier_fork(tampered_t *t)
 {
-    if (x->fork == BLOCK_FORK_SHANGHAI)
+    if (t->x.fork == BLOCK_FORK_SHANGHAI)
         return false;
-    if (x->fork == BLOCK_FORK_CANCUN)
-        p->has_blob_gas_used = p->has_excess_blob_gas = false;
-    x->fork--;
+    if (t->x.fork == BLOCK_FORK_CANCUN)
+        t->p.has_blob_gas_used = t->p.has_excess_blob_gas = false;
+    t->x.fork--;
     return true;
 }
 
@@ -742,23 +749,23 @@ START_TEST(test_mutations_fail)
     size_t applied[N(s_mutations)] = { 0 };
     for (size_t b = 0; b < vs.n; b++) {
         for (size_t m = 0; m < N(s_mutations); m++) {
-            proto_payload_t copy;
-            memset(&copy, 0, sizeof copy);
-            ck_assert_int_eq(proto_copy(&proto_payload_schema, &copy, &vs.v[b].payload), 0);
-            block_hash_extra_t extra = vs.v[b].extra;
-            if (s_mutations[m].fn(&copy, &extra)) {
+            tampered_t t;
+            memset(&t, 0, sizeof t);
+            ck_assert_int_eq(proto_copy(&proto_payload_schema, &t.p, &vs.v[b].payload), 0);
+            t.x = vs.v[b].extra;
+            if (s_mutations[m].fn(&t)) {
                 applied[m]++;
                 char why[256] = "";
-                ck_assert_msg(block_hash_verify(&copy, &extra, why, sizeof why) == -1,
+                ck_assert_msg(block_hash_verify(&t.p, &t.x, why, sizeof why) == -1,
                               "%s block %zu: %s went unnoticed", s_fork_names[_i], b,
                               s_mutations[m].name);
                 ck_assert_msg(strstr(why, "mismatch") || strstr(why, "Cancun"),
                               "%s: %s", s_mutations[m].name, why);
                 uint8_t hash[32];
-                if (block_hash_compute(&copy, &extra, hash) == 0)
-                    ck_assert_mem_ne(hash, copy.block_hash, 32);
+                if (block_hash_compute(&t.p, &t.x, hash) == 0)
+                    ck_assert_mem_ne(hash, t.p.block_hash, 32);
             }
-            proto_free(&proto_payload_schema, &copy);
+            proto_free(&proto_payload_schema, &t.p);
         }
     }
     /* the core tamperings found a block to apply to */

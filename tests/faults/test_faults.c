@@ -1,0 +1,499 @@
+/*  Fault tests: the real alys-engine against the stub execution client,
+    which misbehaves on request. Each test starts its own stub (with the
+    fault's flags) and its own actor, and checks the reply a peer gets: the
+    error code, whether it is retryable, and that the actor keeps serving
+    other peers meanwhile. */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actor_proc.h"
+#include "clock.h"
+#include "harness.h"
+#include "hex.h"
+#include "peer.h"
+#include "proto.h"
+#include "stub_proc.h"
+
+#define CALL_TIMEOUT_MS 15000
+
+static char *s_dir;
+static char s_jwt[512];
+static char s_wrong_jwt[512];
+static uint64_t s_next_ts = 1000;
+
+/*  One stub, one actor bound to its own ipc endpoint, one peer. */
+typedef struct {
+    stub_proc_t *stub;
+    harness_proc_t *actor;
+    peer_t *peer;
+    char endpoint[300];
+    char name[64];
+} env_t;
+
+static void env_start_with(env_t *e, const char *name, const char *const *stub_flags,
+                           const char *const *actor_flags, const char *actor_jwt, bool wait_ready)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    char stub_log[512], actor_log[512];
+    snprintf(stub_log, sizeof stub_log, "%s/%s-stub.log", s_dir, name);
+    snprintf(actor_log, sizeof actor_log, "%s/%s-actor.log", s_dir, name);
+    snprintf(e->endpoint, sizeof e->endpoint, "ipc://%s/%s.sock", s_dir, name);
+    e->stub = stub_proc_start(s_jwt, 0, stub_flags, stub_log);
+    ck_assert_msg(e->stub != NULL, "%s: the stub did not start", name);
+    const char *defaults[] = {"--timeout-multiplier", "0.5", "--log-level", "debug", NULL};
+    e->actor = actor_proc_start(e->endpoint, stub_proc_url(e->stub), actor_jwt ? actor_jwt : s_jwt,
+                                actor_flags ? actor_flags : defaults, actor_log);
+    ck_assert_msg(e->actor != NULL, "%s: the actor did not start", name);
+    e->peer = peer_new(e->endpoint, NULL);
+    ck_assert_ptr_nonnull(e->peer);
+    if (wait_ready)
+        ck_assert_msg(actor_proc_wait_ready(e->peer, NULL, 10000) == 0,
+                      "%s: the actor did not learn the fork choice", name);
+}
+
+static void env_start(env_t *e, const char *name, const char *const *stub_flags)
+{
+    env_start_with(e, name, stub_flags, NULL, NULL, true);
+}
+
+static void env_stop(env_t *e)
+{
+    peer_destroy(&e->peer);
+    harness_proc_destroy(&e->actor);
+    stub_proc_destroy(&e->stub);
+}
+
+/*  Calls op and asserts an ok reply, decoding the result into out. */
+static void call_ok(peer_t *peer, const char *op, const void *args, void *out)
+{
+    proto_reply_t r;
+    ck_assert_msg(peer_call(peer, op, args, &r, CALL_TIMEOUT_MS) == 0, "%s: no reply", op);
+    ck_assert_msg(r.ok, "%s failed: %s: %s", op, r.error_code, r.message ? r.message : "");
+    if (out)
+        ck_assert_int_eq(peer_result(&r, op, out), 0);
+    proto_reply_release(&r);
+}
+
+/*  Calls op and asserts the error `want` with its retryable flag; returns
+    the reply for further checks (release it). */
+static proto_reply_t call_err(peer_t *peer, const char *op, const void *args, proto_err_t want)
+{
+    proto_reply_t r;
+    ck_assert_msg(peer_call(peer, op, args, &r, CALL_TIMEOUT_MS) == 0, "%s: no reply", op);
+    ck_assert_msg(!r.ok, "%s: expected %s, got ok", op, proto_err_name(want));
+    ck_assert_msg(r.error == want, "%s: expected %s, got %s: %s", op, proto_err_name(want),
+                  r.error_code, r.message ? r.message : "");
+    ck_assert_msg(r.retryable == proto_err_retryable(want), "%s: %s with retryable %d", op,
+                  r.error_code, r.retryable);
+    return r;
+}
+
+static void expect_err(peer_t *peer, const char *op, const void *args, proto_err_t want)
+{
+    proto_reply_t r = call_err(peer, op, args, want);
+    proto_reply_release(&r);
+}
+
+static proto_build_block_args_t build_args(void)
+{
+    proto_build_block_args_t a = {.timestamp = s_next_ts};
+    s_next_ts += 2;
+    return a;
+}
+
+/*  build_block then commit_block; asserts both succeed. */
+static void build_commit(peer_t *peer, const proto_build_block_args_t *args, uint8_t hash_out[32])
+{
+    const proto_schema_t *rs = proto_op_find("build_block")->result;
+    proto_build_block_result_t built = {0};
+    call_ok(peer, "build_block", args, &built);
+    proto_payload_args_t commit = {.payload = built.payload};
+    proto_block_hash_t committed = {0};
+    call_ok(peer, "commit_block", &commit, &committed);
+    ck_assert_mem_eq(committed.block_hash, built.payload.block_hash, 32);
+    if (hash_out)
+        memcpy(hash_out, committed.block_hash, 32);
+    proto_free(rs, &built);
+}
+
+/*  build_block, which must succeed, and then commit_block of its payload,
+    which must fail with want. */
+static proto_reply_t build_then_commit_err(peer_t *peer, proto_err_t want)
+{
+    proto_build_block_args_t args = build_args();
+    proto_build_block_result_t built = {0};
+    call_ok(peer, "build_block", &args, &built);
+    proto_payload_args_t commit = {.payload = built.payload};
+    proto_reply_t r = call_err(peer, "commit_block", &commit, want);
+    proto_free(proto_op_find("build_block")->result, &built);
+    return r;
+}
+
+static void genesis_hash(const env_t *e, uint8_t out[32])
+{
+    json_t *g = harness_rpc(stub_proc_url(e->stub), "eth_getBlockByNumber",
+                            json_pack("[s,b]", "earliest", 0), NULL, NULL, 0);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(hex_decode_fixed(json_string_value(json_object_get(g, "hash")), out, 32), 0);
+    json_decref(g);
+}
+
+static proto_get_block_args_t by_hash(const uint8_t hash[32])
+{
+    proto_get_block_args_t a = {.block = {.kind = PROTO_SEL_HASH}};
+    memcpy(a.block.hash, hash, 32);
+    return a;
+}
+
+static void expect_el_state(peer_t *peer, const char *want)
+{
+    proto_status_result_t st = {0};
+    call_ok(peer, "status", NULL, &st);
+    ck_assert_msg(strcmp(st.el.state, want) == 0, "el.state is %s, expected %s", st.el.state, want);
+    proto_free(proto_op_find("status")->result, &st);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/*  forkchoiceUpdated slower than its timeout: EL_TIMEOUT. While that build
+    hangs, ping and reads are answered at once. */
+START_TEST(test_slow_forkchoice_times_out_and_ping_stays_fast)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--delay", "engine_forkchoiceUpdatedV2:4000",
+                                      "--delay", "eth_getBlockByHash:1500", NULL};
+    /* 0.25: forkchoiceUpdated times out after 2 s, reads after 250 ms */
+    const char *const actor_flags[] = {"--timeout-multiplier", "0.25", "--log-level", "debug",
+                                       "--block-cache", "0", NULL};
+    env_start_with(&e, "slow-fcu", stub_flags, actor_flags, NULL, true);
+
+    peer_t *builder = peer_new(e.endpoint, "builder");
+    proto_build_block_args_t args = build_args();
+    int64_t t0 = clock_mono_ms();
+    uint64_t id = peer_send(builder, "build_block", &args);
+    proto_reply_t r;
+    bool done = false;
+    int pings = 0;
+    int64_t worst_us = 0;
+    while (!done && clock_mono_ms() - t0 < 10000) {
+        int64_t p0 = clock_mono_us();
+        call_ok(e.peer, "ping", NULL, NULL);
+        int64_t took = clock_mono_us() - p0;
+        if (took > worst_us)
+            worst_us = took;
+        pings++;
+        if (peer_recv(builder, &r, 0) == 0) {
+            ck_assert(r.has_id && r.id == id);
+            done = true;
+        } else {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    int64_t took_ms = clock_mono_ms() - t0;
+    ck_assert_msg(done, "no reply to build_block within 10 s");
+    ck_assert_msg(!r.ok && r.error == PROTO_EL_TIMEOUT && r.retryable,
+                  "build_block: expected EL_TIMEOUT, got %s: %s", r.ok ? "ok" : r.error_code,
+                  r.message ? r.message : "");
+    proto_reply_release(&r);
+    printf("slow forkchoiceUpdated: EL_TIMEOUT after %lld ms; %d pings meanwhile, the slowest "
+           "%lld us\n", (long long) took_ms, pings, (long long) worst_us);
+    ck_assert_msg(took_ms >= 1800 && took_ms < 4000, "EL_TIMEOUT after %lld ms, expected ~2000",
+                  (long long) took_ms);
+    ck_assert_int_ge(pings, 50);
+    ck_assert_msg(worst_us < 50000, "a ping took %lld us while a build was stuck",
+                  (long long) worst_us);
+
+    /* a read slower than its own timeout: EL_TIMEOUT too */
+    uint8_t g[32];
+    genesis_hash(&e, g);
+    proto_get_block_args_t ga = by_hash(g);
+    expect_err(e.peer, "get_block", &ga, PROTO_EL_TIMEOUT);
+    peer_destroy(&builder);
+    env_stop(&e);
+}
+END_TEST
+
+/*  HTTP 401 on the engine port: EL_AUTH_FAILED, not retryable, and the
+    message names the JWT secret. Once injected by the stub, once for real
+    with a secret that does not match. */
+START_TEST(test_http_401_is_auth_failed)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--http-status", "engine_forkchoiceUpdatedV2:401", NULL};
+    env_start(&e, "http-401", stub_flags);
+    proto_build_block_args_t args = build_args();
+    proto_reply_t r = call_err(e.peer, "build_block", &args, PROTO_EL_AUTH_FAILED);
+    ck_assert_msg(strstr(r.message, "JWT secret does not match") != NULL, "message: %s", r.message);
+    proto_reply_release(&r);
+    expect_el_state(e.peer, "auth_failed");
+    env_stop(&e);
+
+    env_start_with(&e, "wrong-jwt", NULL, NULL, s_wrong_jwt, true);
+    args = build_args();
+    r = call_err(e.peer, "build_block", &args, PROTO_EL_AUTH_FAILED);
+    ck_assert_msg(strstr(r.message, "JWT secret does not match") != NULL, "message: %s", r.message);
+    proto_reply_release(&r);
+    expect_el_state(e.peer, "auth_failed");
+    /* the public methods need no JWT: reads still work */
+    uint8_t g[32];
+    genesis_hash(&e, g);
+    proto_get_block_args_t ga = by_hash(g);
+    call_ok(e.peer, "get_block", &ga, NULL);
+    env_stop(&e);
+}
+END_TEST
+
+/*  HTTP 500 with a body that is not JSON-RPC: EL_ERROR. */
+START_TEST(test_http_500_is_el_error)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--http-status", "engine_forkchoiceUpdatedV2:500",
+                                      "--http-status", "eth_getBlockByHash:500", NULL};
+    env_start(&e, "http-500", stub_flags);
+    proto_build_block_args_t args = build_args();
+    expect_err(e.peer, "build_block", &args, PROTO_EL_ERROR);
+    uint8_t g[32];
+    genesis_hash(&e, g);
+    proto_get_block_args_t ga = by_hash(g);
+    expect_err(e.peer, "get_block", &ga, PROTO_EL_ERROR);
+    call_ok(e.peer, "ping", NULL, NULL);
+    env_stop(&e);
+}
+END_TEST
+
+START_TEST(test_malformed_json_is_el_error)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--malformed", "engine_forkchoiceUpdatedV2",
+                                      "--malformed", "eth_getBlockByHash", NULL};
+    env_start(&e, "malformed", stub_flags);
+    proto_build_block_args_t args = build_args();
+    proto_reply_t r = call_err(e.peer, "build_block", &args, PROTO_EL_ERROR);
+    ck_assert_msg(strstr(r.message, "JSON") != NULL, "message: %s", r.message);
+    proto_reply_release(&r);
+    uint8_t g[32];
+    genesis_hash(&e, g);
+    proto_get_block_args_t ga = by_hash(g);
+    expect_err(e.peer, "get_block", &ga, PROTO_EL_ERROR);
+    env_stop(&e);
+}
+END_TEST
+
+/*  -38002 (invalid forkchoice state) from forkchoiceUpdated, and a payload
+    status INVALID for the head: INVALID_FORKCHOICE. */
+START_TEST(test_invalid_forkchoice)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--rpc-error", "engine_forkchoiceUpdatedV2:-38002", NULL};
+    env_start(&e, "fcu-38002", stub_flags);
+    proto_build_block_args_t args = build_args();
+    proto_reply_t r = call_err(e.peer, "build_block", &args, PROTO_INVALID_FORKCHOICE);
+    ck_assert(r.has_el_code && r.el_code == -38002);
+    proto_reply_release(&r);
+    uint8_t g[32];
+    genesis_hash(&e, g);
+    proto_update_fc_args_t ua = {0};
+    memcpy(ua.head, g, 32);
+    expect_err(e.peer, "update_forkchoice", &ua, PROTO_INVALID_FORKCHOICE);
+    env_stop(&e);
+
+    const char *const invalid_flags[] = {"--status", "engine_forkchoiceUpdatedV2:INVALID", NULL};
+    env_start(&e, "fcu-invalid", invalid_flags);
+    args = build_args();
+    expect_err(e.peer, "build_block", &args, PROTO_INVALID_FORKCHOICE);
+    env_stop(&e);
+}
+END_TEST
+
+/*  Any other JSON-RPC error: EL_ERROR carrying the client's code. */
+START_TEST(test_rpc_error_carries_el_code)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--rpc-error", "engine_newPayloadV2:-32000", NULL};
+    env_start(&e, "np-32000", stub_flags);
+    proto_reply_t r = build_then_commit_err(e.peer, PROTO_EL_ERROR);
+    ck_assert(r.has_el_code && r.el_code == -32000);
+    proto_reply_release(&r);
+    env_stop(&e);
+}
+END_TEST
+
+/*  SYNCING or ACCEPTED from newPayload: EL_SYNCING, retryable. */
+START_TEST(test_new_payload_syncing)
+{
+    const char *const statuses[] = {"engine_newPayloadV2:SYNCING", "engine_newPayloadV2:ACCEPTED"};
+    for (int i = 0; i < 2; i++) {
+        env_t e;
+        const char *const stub_flags[] = {"--status", statuses[i], NULL};
+        env_start(&e, i ? "np-accepted" : "np-syncing", stub_flags);
+        proto_reply_t r = build_then_commit_err(e.peer, PROTO_EL_SYNCING);
+        proto_reply_release(&r);
+        env_stop(&e);
+    }
+}
+END_TEST
+
+/*  INVALID from newPayload: INVALID_PAYLOAD, not retryable. */
+START_TEST(test_new_payload_invalid)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--status", "engine_newPayloadV2:INVALID", NULL};
+    env_start(&e, "np-invalid", stub_flags);
+    proto_reply_t r = build_then_commit_err(e.peer, PROTO_INVALID_PAYLOAD);
+    ck_assert_msg(strstr(r.message, "INVALID") != NULL, "message: %s", r.message);
+    proto_reply_release(&r);
+    env_stop(&e);
+}
+END_TEST
+
+START_TEST(test_null_payload_id)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--null-payload-id", NULL};
+    env_start(&e, "null-pid", stub_flags);
+    proto_build_block_args_t args = build_args();
+    expect_err(e.peer, "build_block", &args, PROTO_PAYLOAD_ID_UNAVAILABLE);
+    env_stop(&e);
+}
+END_TEST
+
+/*  The client dies: calls fail EL_UNAVAILABLE, whether the death comes
+    between calls or in the middle of one. Once it is back on the same port,
+    calls succeed again. The restarted stub has lost its chain (as a client
+    with a wiped data directory would): it knows the genesis block only. */
+START_TEST(test_killed_client_then_restarted)
+{
+    env_t e;
+    env_start(&e, "killed", NULL);
+    uint8_t g[32], h1[32], h2[32];
+    genesis_hash(&e, g);
+    proto_build_block_args_t args = build_args();
+    build_commit(e.peer, &args, h1);
+    args = build_args();
+    build_commit(e.peer, &args, h2);
+
+    stub_proc_kill(e.stub);
+    proto_get_block_args_t ga = by_hash(h1);
+    expect_err(e.peer, "get_block", &ga, PROTO_EL_UNAVAILABLE);
+    args = build_args();
+    expect_err(e.peer, "build_block", &args, PROTO_EL_UNAVAILABLE);
+    expect_el_state(e.peer, "offline");
+    call_ok(e.peer, "ping", NULL, NULL);
+
+    /* back, but slow; killed again while a build waits for it */
+    const char *const slow[] = {"--delay", "engine_forkchoiceUpdatedV2:3000", NULL};
+    ck_assert_int_eq(stub_proc_restart(e.stub, slow), 0);
+    peer_t *builder = peer_new(e.endpoint, "builder");
+    args = build_args();
+    args.has_parent = true;
+    memcpy(args.parent, g, 32);
+    uint64_t id = peer_send(builder, "build_block", &args);
+    struct timespec ts = {0, 400 * 1000000L};
+    nanosleep(&ts, NULL);
+    stub_proc_kill(e.stub);
+    proto_reply_t r;
+    ck_assert_int_eq(peer_recv(builder, &r, CALL_TIMEOUT_MS), 0);
+    ck_assert(r.has_id && r.id == id);
+    ck_assert_msg(!r.ok && r.error == PROTO_EL_UNAVAILABLE && r.retryable,
+                  "build_block while the client died: expected EL_UNAVAILABLE, got %s: %s",
+                  r.ok ? "ok" : r.error_code, r.message ? r.message : "");
+    proto_reply_release(&r);
+    peer_destroy(&builder);
+
+    /* back for good */
+    ck_assert_int_eq(stub_proc_restart(e.stub, NULL), 0);
+    ga.block.kind = PROTO_SEL_TAG;
+    snprintf(ga.block.tag, sizeof ga.block.tag, "latest");
+    proto_get_block_result_t b = {0};
+    call_ok(e.peer, "get_block", &ga, &b);
+    ck_assert_uint_eq(b.block.number, 0);
+    proto_free(proto_op_find("get_block")->result, &b);
+    ck_assert_int_eq(actor_proc_wait_ready(e.peer, "synced", 10000), 0);
+    /* block 2 is gone with the old chain: building on it cannot work yet */
+    args = build_args();
+    args.has_parent = true;
+    memcpy(args.parent, h2, 32);
+    expect_err(e.peer, "build_block", &args, PROTO_EL_SYNCING);
+    args = build_args();
+    args.has_parent = true;
+    memcpy(args.parent, g, 32);
+    build_commit(e.peer, &args, NULL);
+    env_stop(&e);
+}
+END_TEST
+
+/*  HTTP keep-alive: 200 reads through the actor reuse a handful of TCP
+    connections at most. The block cache is off so that every read reaches
+    the client. */
+START_TEST(test_keep_alive)
+{
+    env_t e;
+    const char *const actor_flags[] = {"--timeout-multiplier", "0.5", "--block-cache", "0", NULL};
+    env_start_with(&e, "keep-alive", NULL, actor_flags, NULL, true);
+    uint8_t g[32];
+    genesis_hash(&e, g);
+    int64_t conns_before = stub_proc_stat(e.stub, "connections");
+    int64_t reqs_before = stub_proc_stat(e.stub, "http_requests");
+    proto_get_block_args_t ga = by_hash(g);
+    for (int i = 0; i < 200; i++)
+        call_ok(e.peer, "get_block", &ga, NULL);
+    int64_t conns = stub_proc_stat(e.stub, "connections");
+    int64_t reqs = stub_proc_stat(e.stub, "http_requests");
+    printf("keep-alive: %lld HTTP requests over %lld TCP connections (%lld before the reads)\n",
+           (long long) reqs, (long long) conns, (long long) conns_before);
+    ck_assert_int_ge(reqs - reqs_before, 200);
+    /* each stub_proc_stat opens one connection of its own: 2 before, 1 after */
+    ck_assert_msg(conns - conns_before - 1 <= 2, "the reads opened %lld connections",
+                  (long long) (conns - conns_before - 1));
+    ck_assert_msg(conns - 3 <= 5, "the actor opened %lld connections in all",
+                  (long long) (conns - 3));
+    env_stop(&e);
+}
+END_TEST
+
+int main(void)
+{
+    s_dir = harness_tmpdir("alys-faults-");
+    if (!s_dir)
+        return 1;
+    snprintf(s_jwt, sizeof s_jwt, "%s/jwt.hex", s_dir);
+    snprintf(s_wrong_jwt, sizeof s_wrong_jwt, "%s/wrong.hex", s_dir);
+    if (stub_proc_write_secret(s_jwt, 0x20) != 0 || stub_proc_write_secret(s_wrong_jwt, 0x60) != 0) {
+        fprintf(stderr, "cannot write the JWT secrets into %s\n", s_dir);
+        return 1;
+    }
+    Suite *s = suite_create("faults");
+    TCase *tc = tcase_create("stub execution client");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_slow_forkchoice_times_out_and_ping_stays_fast);
+    tcase_add_test(tc, test_http_401_is_auth_failed);
+    tcase_add_test(tc, test_http_500_is_el_error);
+    tcase_add_test(tc, test_malformed_json_is_el_error);
+    tcase_add_test(tc, test_invalid_forkchoice);
+    tcase_add_test(tc, test_rpc_error_carries_el_code);
+    tcase_add_test(tc, test_new_payload_syncing);
+    tcase_add_test(tc, test_new_payload_invalid);
+    tcase_add_test(tc, test_null_payload_id);
+    tcase_add_test(tc, test_killed_client_then_restarted);
+    tcase_add_test(tc, test_keep_alive);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    /* forked: a failed assertion in one test leaves no processes behind for
+       the next (its children die with it, PR_SET_PDEATHSIG) */
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (failed || getenv("ALYS_KEEP_TEST_DIRS"))
+        fprintf(stderr, "test files kept in %s\n", s_dir);
+    else
+        harness_rmrf(s_dir);
+    free(s_dir);
+    return failed ? 1 : 0;
+}
