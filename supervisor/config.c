@@ -383,6 +383,8 @@ static int zpl_child(child_spec_t *spec, zconfig_t *section, char *err, size_t e
             rc = zpl_duration(item, where, &spec->ping_interval_ms, err, err_len);
         else if (strcmp(key, "ping_misses") == 0) {
             rc = parse_uint(v, 1000, &spec->ping_misses);
+            if (rc == 0 && spec->ping_misses == 0)
+                rc = -1;
             if (rc != 0)
                 set_err(err, err_len, "%sping_misses: '%s' is not a number from 1 to 1000", where, v);
         } else if (strcmp(key, "start_grace") == 0)
@@ -399,7 +401,7 @@ static int zpl_child(child_spec_t *spec, zconfig_t *section, char *err, size_t e
                     goto oom;
             }
         } else {
-            set_err(err, err_len, "%s: unknown setting '%s'", zconfig_name(section), key);
+            set_err(err, err_len, "children/%s: unknown setting '%s'", zconfig_name(section), key);
             rc = -1;
         }
         if (rc != 0)

@@ -89,15 +89,15 @@ int restart_window_configure(restart_window_t *self, unsigned intensity, int64_t
     return 0;
 }
 
-/*  Doubling stops at the cap before it can overflow: the shift is only
-    applied while the result stays below max_ms. */
+/*  Doubling stops at the cap before it can overflow: a delay above half the
+    cap goes straight to the cap. */
 int64_t backoff_delay_ms(const backoff_policy_t *policy, unsigned attempt)
 {
     if (attempt == 0)
         return 0;
     int64_t delay = policy->initial_ms;
     for (unsigned i = 1; i < attempt && delay < policy->max_ms; i++)
-        delay *= 2;
+        delay = delay > policy->max_ms / 2 ? policy->max_ms : delay * 2;
     return delay < policy->max_ms ? delay : policy->max_ms;
 }
 

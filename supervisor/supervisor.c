@@ -187,12 +187,12 @@ static void child_ended(supervisor_t *self, child_t *c, int wait_status, int64_t
         char how[96], took[32];
         spawn_describe_status(wait_status, how, sizeof how);
         if (c->hung)
-            snprintf(c->last_exit, sizeof c->last_exit, "%s after missing %u pings", how,
+            snprintf(c->last_exit, sizeof c->last_exit, "%s for missing %u pings", how,
                      c->spec.ping_misses);
         else
             snprintf(c->last_exit, sizeof c->last_exit, "%s", how);
         bool expected = self->stopping || was == CHILD_STOPPING;
-        log_msg(expected ? ALOG_INFO : ALOG_WARN, "%s (pid %d) %s after %s", c->spec.name,
+        log_msg(expected ? ALOG_INFO : ALOG_WARN, "%s (pid %d) %s (ran %s)", c->spec.name,
                 (int) c->pid, c->last_exit, fmt_ms(run_ms, took, sizeof took));
     }
     c->pid = 0;
@@ -644,7 +644,7 @@ static void watchdog(supervisor_t *self, int64_t now)
 /*  One STATUS= line describing every child; sent only when it changed. */
 static void update_status(supervisor_t *self)
 {
-    char status[sizeof self->status_sent];
+    char status[sizeof self->status_sent - 64];
     size_t used = 0;
     size_t up = 0;
     status[0] = 0;
@@ -666,13 +666,13 @@ static void update_status(supervisor_t *self)
             }
             break;
         case CHILD_WAITING:
-            snprintf(item, sizeof item, "%s restarting (%s)", c->spec.name, c->last_exit);
+            snprintf(item, sizeof item, "%.60s restarting (%.80s)", c->spec.name, c->last_exit);
             break;
         case CHILD_STOPPING:
             snprintf(item, sizeof item, "%s stopping (pid %d)", c->spec.name, (int) c->pid);
             break;
         default:
-            snprintf(item, sizeof item, "%s not running (%s)", c->spec.name, c->last_exit);
+            snprintf(item, sizeof item, "%.60s not running (%.80s)", c->spec.name, c->last_exit);
             break;
         }
         int n = snprintf(status + used, sizeof status - used, "%s%s", i ? ", " : "", item);
@@ -680,7 +680,7 @@ static void update_status(supervisor_t *self)
             break;
         used += (size_t) n;
     }
-    char line[sizeof status + 64];
+    char line[sizeof self->status_sent];
     snprintf(line, sizeof line, "STATUS=%s%zu/%zu up: %s", self->stopping ? "stopping; " : "", up,
              self->n_children, status);
     if (strcmp(line, self->status_sent) == 0)

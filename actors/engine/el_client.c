@@ -48,6 +48,8 @@ struct el_client {
     CURL *pool[POOL_MAX];
     size_t n_pool;
     el_client_stats_t stats;
+    el_observer_fn *observer;
+    void *observer_ctx;
 };
 
 static void check_done(el_client_t *self);
@@ -507,6 +509,14 @@ static void finish(el_client_t *self, el_call_t *call, el_response_t *resp)
         log_debug("el call %s failed: %s", call->method, resp->message);
     }
     call->cb(call->ctx, resp);
+    if (self->observer)
+        self->observer(self->observer_ctx, call->method, resp);
+}
+
+void el_client_set_observer(el_client_t *self, el_observer_fn *fn, void *ctx)
+{
+    self->observer = fn;
+    self->observer_ctx = ctx;
 }
 
 static void check_done(el_client_t *self)

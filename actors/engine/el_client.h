@@ -68,6 +68,10 @@ int el_client_batch_lenient(el_client_t *self, el_endpoint_t endpoint, json_t *c
 /*  Ends every transfer now; each callback runs once with err. */
 void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message);
 
+/*  Called for every finished call (after its callback), e.g. for metrics. */
+typedef void(el_observer_fn)(void *ctx, const char *method, const el_response_t *resp);
+void el_client_set_observer(el_client_t *self, el_observer_fn *fn, void *ctx);
+
 size_t el_client_in_flight(const el_client_t *self);
 const char *el_client_url(const el_client_t *self, el_endpoint_t endpoint);
 

@@ -32,6 +32,17 @@ typedef struct {
 
 typedef enum { DEDUPE_RUNNING, DEDUPE_DONE } dedupe_state_t;
 
+/*  One record per peer, keyed by its routing id. */
+typedef struct peer_rec {
+    uint8_t rid_len;
+    uint8_t rid[255];
+    int64_t last_seen_ms;
+    uint64_t requests;
+    UT_hash_handle hh;
+} peer_rec_t;
+
+#define PEER_IDLE_MS (5 * 60 * 1000)
+
 /*  A mutating request seen from (peer, id) within the last minute. */
 typedef struct dedupe_entry {
     dedupe_key_t key;
@@ -62,6 +73,10 @@ struct engine {
     bool fatal;
     payload_cache_t *payloads;
     block_cache_t *blocks;
+    metrics_t *metrics;
+    metrics_server_t *metrics_server;
+    struct peer_rec *peers;
+    uint64_t sync_current, sync_highest;
     /* lanes */
     req_t *active;            /* the running mutation */
     req_t *queue_head, *queue_tail;
@@ -101,6 +116,7 @@ void engine_config_defaults(engine_config_t *config)
     config->logs_chunk = 2000;
     config->health_interval_ms = HEALTH_INTERVAL_MS;
     config->caps_interval_ms = 15 * 60 * 1000;
+    config->metrics_listen = "127.0.0.1:9105";
 }
 
 const char *el_state_name(el_state_t state)
@@ -119,6 +135,11 @@ bool engine_aborting(engine_t *self) { return self->aborting; }
 const fork_schedule_t *engine_schedule(engine_t *self) { return &self->config.schedule; }
 const client_profile_t *engine_profile(engine_t *self) { return self->profile; }
 payload_cache_t *engine_payload_cache(engine_t *self) { return self->payloads; }
+metrics_t *engine_metrics(engine_t *self) { return self->metrics; }
+int engine_metrics_port(engine_t *self)
+{
+    return self->metrics_server ? metrics_server_port(self->metrics_server) : -1;
+}
 block_cache_t *engine_block_cache(engine_t *self) { return self->blocks; }
 
 void engine_fc_changed(engine_t *self)
@@ -172,6 +193,9 @@ static void send_frames(engine_t *self, zframe_t *routing, const uint8_t *body, 
 static void send_error_now(engine_t *self, zframe_t *routing, bool has_id, uint64_t id,
                            proto_err_t err, const char *message)
 {
+    char labels[64];
+    snprintf(labels, sizeof labels, "code=\"%s\"", proto_err_name(err));
+    metrics_add(self->metrics, "alys_engine_errors_total", labels, 1);
     proto_writer_reset(&self->writer);
     proto_reply_error(&self->writer.pk, has_id, id, err, message, false, 0);
     send_frames(self, routing, (const uint8_t *) self->writer.sbuf.data, self->writer.sbuf.size);
@@ -199,9 +223,22 @@ static void req_free(req_t *req)
 
 /*  Sends the encoded reply to the peer (and to retries that joined), keeps
     it for idempotent retries when it is final, and ends the request. */
-static void finish(req_t *req, const uint8_t *body, size_t len, bool final)
+static void finish(req_t *req, const uint8_t *body, size_t len, bool final, proto_err_t outcome)
 {
     engine_t *self = req->engine;
+    if (req->op) {
+        char labels[96];
+        snprintf(labels, sizeof labels, "op=\"%s\",outcome=\"%s\"", req->op->name,
+                 outcome == PROTO_OK ? "ok" : proto_err_name(outcome));
+        metrics_add(self->metrics, "alys_engine_requests_total", labels, 1);
+        snprintf(labels, sizeof labels, "op=\"%s\"", req->op->name);
+        metrics_observe(self->metrics, "alys_engine_request_duration_seconds", labels,
+                        (double) (clock_mono_us() - req->start_us) / 1e6);
+        if (outcome != PROTO_OK) {
+            snprintf(labels, sizeof labels, "code=\"%s\"", proto_err_name(outcome));
+            metrics_add(self->metrics, "alys_engine_errors_total", labels, 1);
+        }
+    }
     if (req->routing)
         send_frames(self, req->routing, body, len);
     dedupe_entry_t *d = req->dedupe;
@@ -238,7 +275,7 @@ void engine_reply_ok(req_t *req, const proto_schema_t *schema, const void *resul
     proto_writer_t *w = &req->engine->writer;
     proto_writer_reset(w);
     proto_reply_ok(&w->pk, true, req->msg.id, schema, result);
-    finish(req, (const uint8_t *) w->sbuf.data, w->sbuf.size, true);
+    finish(req, (const uint8_t *) w->sbuf.data, w->sbuf.size, true, PROTO_OK);
 }
 
 static void reply_error(req_t *req, proto_err_t err, const char *message, bool has_el_code,
@@ -253,7 +290,7 @@ static void reply_error(req_t *req, proto_err_t err, const char *message, bool h
     else
         log_debug("%s id=%llu: %s: %s", req->op ? req->op->name : "?",
                   (unsigned long long) req->msg.id, proto_err_name(err), message);
-    finish(req, (const uint8_t *) w->sbuf.data, w->sbuf.size, !proto_err_retryable(err));
+    finish(req, (const uint8_t *) w->sbuf.data, w->sbuf.size, !proto_err_retryable(err), err);
 }
 
 void engine_reply_error(req_t *req, proto_err_t err, const char *fmt, ...)
@@ -361,9 +398,30 @@ static const op_def_t *find_op(const char *name)
 }
 
 /*  Handles one well-framed request: decode, validate, idempotency, lane. */
+static void note_peer(engine_t *self, zframe_t *routing)
+{
+    uint8_t key[256] = {0};
+    size_t n = zframe_size(routing) > 255 ? 255 : zframe_size(routing);
+    key[0] = (uint8_t) n;
+    memcpy(key + 1, zframe_data(routing), n);
+    peer_rec_t *p = NULL;
+    HASH_FIND(hh, self->peers, key, 256, p);
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p)
+            return;
+        p->rid_len = (uint8_t) n;
+        memcpy(p->rid, zframe_data(routing), n);
+        HASH_ADD(hh, self->peers, rid_len, 256, p);
+    }
+    p->last_seen_ms = clock_mono_ms();
+    p->requests++;
+}
+
 static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
 {
     self->requests++;
+    note_peer(self, routing);
     char err[PROTO_ERR_LEN];
     req_t *req = calloc(1, sizeof *req);
     if (!req) {
@@ -600,6 +658,10 @@ static void on_health_sync(void *ctx, el_response_t *resp)
     }
     if (self->el_state == EL_STATE_AUTH_FAILED)
         return; /* the public port answers without a JWT: that proves nothing */
+    if (json_is_object(resp->result)) {
+        el_json_quantity(json_object_get(resp->result, "currentBlock"), &self->sync_current);
+        el_json_quantity(json_object_get(resp->result, "highestBlock"), &self->sync_highest);
+    }
     set_state(self, json_is_false(resp->result) ? EL_STATE_SYNCED : EL_STATE_SYNCING, NULL);
 }
 
@@ -857,6 +919,13 @@ static int on_sweep(zloop_t *loop, int timer_id, void *arg)
             free(d);
         }
     }
+    peer_rec_t *p, *ptmp;
+    HASH_ITER(hh, self->peers, p, ptmp) {
+        if (now - p->last_seen_ms > PEER_IDLE_MS) {
+            HASH_DEL(self->peers, p);
+            free(p);
+        }
+    }
     return 0;
 }
 
@@ -901,6 +970,138 @@ static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
+/* -------------------------------------------------------------- metrics */
+
+static void define_metrics(metrics_t *m)
+{
+    static const double latency[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                     0.25, 0.5, 1, 2.5, 5, 10};
+    static const double counts[] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+    static const double gas[] = {21000, 100000, 1e6, 5e6, 1e7, 1.5e7, 2e7, 3e7, 6e7};
+    metrics_define(m, "alys_engine_requests_total", METRIC_COUNTER,
+                   "Requests answered, by op and outcome (ok or the error code).", NULL, 0);
+    metrics_define(m, "alys_engine_request_duration_seconds", METRIC_HISTOGRAM,
+                   "Time from receiving a request to sending its reply, by op.", latency, 14);
+    metrics_define(m, "alys_engine_el_call_duration_seconds", METRIC_HISTOGRAM,
+                   "Execution client JSON-RPC call latency, by method.", latency, 14);
+    metrics_define(m, "alys_engine_el_calls_total", METRIC_COUNTER,
+                   "Execution client calls, by method and outcome.", NULL, 0);
+    metrics_define(m, "alys_engine_payload_status_total", METRIC_COUNTER,
+                   "PayloadStatus answers of the execution client, by method and status.", NULL, 0);
+    metrics_define(m, "alys_engine_errors_total", METRIC_COUNTER,
+                   "Error replies sent to peers, by error code.", NULL, 0);
+    metrics_define(m, "alys_engine_blocks_built_total", METRIC_COUNTER, "Blocks built.", NULL, 0);
+    metrics_define(m, "alys_engine_blocks_committed_total", METRIC_COUNTER,
+                   "Blocks committed (made the head).", NULL, 0);
+    metrics_define(m, "alys_engine_blocks_finalized_total", METRIC_COUNTER,
+                   "Finalizations applied.", NULL, 0);
+    metrics_define(m, "alys_engine_blocks_reverted_total", METRIC_COUNTER, "Blocks reverted.", NULL, 0);
+    metrics_define(m, "alys_engine_built_block_gas_used", METRIC_HISTOGRAM,
+                   "Gas used by built blocks.", gas, 9);
+    metrics_define(m, "alys_engine_built_block_value_wei_total", METRIC_COUNTER,
+                   "Sum of the value (fees to the recipient) of built blocks, in wei.", NULL, 0);
+    metrics_define(m, "alys_engine_built_block_transactions", METRIC_HISTOGRAM,
+                   "Transactions per built block.", counts, 12);
+    metrics_define(m, "alys_engine_built_block_withdrawals", METRIC_HISTOGRAM,
+                   "Withdrawals (peg-ins) per built block.", counts, 12);
+    metrics_define(m, "alys_engine_cache_hits_total", METRIC_COUNTER, "Cache hits, by cache.", NULL, 0);
+    metrics_define(m, "alys_engine_cache_misses_total", METRIC_COUNTER, "Cache misses, by cache.", NULL, 0);
+    metrics_define(m, "alys_engine_cache_evictions_total", METRIC_COUNTER,
+                   "Entries evicted for room or age, by cache.", NULL, 0);
+    metrics_define(m, "alys_engine_cache_entries", METRIC_GAUGE, "Entries held, by cache.", NULL, 0);
+    metrics_define(m, "alys_engine_mutation_lane_depth", METRIC_GAUGE,
+                   "Fork choice changes running or queued.", NULL, 0);
+    metrics_define(m, "alys_engine_queries_in_flight", METRIC_GAUGE, "Read requests running.", NULL, 0);
+    metrics_define(m, "alys_engine_peers", METRIC_GAUGE,
+                   "Peers seen in the last five minutes.", NULL, 0);
+    metrics_define(m, "alys_engine_execution_client_state", METRIC_GAUGE,
+                   "1 for the execution client's current state, 0 for the others.", NULL, 0);
+    metrics_define(m, "alys_engine_execution_client_sync_current_block", METRIC_GAUGE,
+                   "Current block while the execution client syncs.", NULL, 0);
+    metrics_define(m, "alys_engine_execution_client_sync_highest_block", METRIC_GAUGE,
+                   "Highest known block while the execution client syncs.", NULL, 0);
+    metrics_define(m, "alys_engine_el_connections_opened_total", METRIC_COUNTER,
+                   "TCP connections opened to the execution client (keep-alive reuses them).", NULL, 0);
+    metrics_define(m, "alys_engine_dropped_envelopes_total", METRIC_COUNTER,
+                   "Messages dropped for a malformed envelope.", NULL, 0);
+    metrics_define(m, "alys_engine_unroutable_replies_total", METRIC_COUNTER,
+                   "Replies that could not be delivered.", NULL, 0);
+    metrics_define(m, "alys_engine_uptime_seconds", METRIC_GAUGE, "Seconds since start.", NULL, 0);
+    metrics_define(m, "process_resident_memory_bytes", METRIC_GAUGE, "Resident memory size.", NULL, 0);
+}
+
+static void on_el_call(void *ctx, const char *method, const el_response_t *resp)
+{
+    engine_t *self = ctx;
+    char labels[128];
+    snprintf(labels, sizeof labels, "method=\"%s\"", method);
+    metrics_observe(self->metrics, "alys_engine_el_call_duration_seconds", labels,
+                    (double) resp->latency_us / 1e6);
+    snprintf(labels, sizeof labels, "method=\"%s\",outcome=\"%s\"", method,
+             resp->err == PROTO_OK ? "ok" : proto_err_name(resp->err));
+    metrics_add(self->metrics, "alys_engine_el_calls_total", labels, 1);
+}
+
+static void set_cache_metrics(metrics_t *m, const char *name, const cache_stats_t *s)
+{
+    char labels[32];
+    snprintf(labels, sizeof labels, "cache=\"%s\"", name);
+    metrics_set(m, "alys_engine_cache_hits_total", labels, (double) s->hits);
+    metrics_set(m, "alys_engine_cache_misses_total", labels, (double) s->misses);
+    metrics_set(m, "alys_engine_cache_evictions_total", labels, (double) (s->evictions + s->expirations));
+    metrics_set(m, "alys_engine_cache_entries", labels, (double) s->entries);
+}
+
+/*  Gauges are read from the state they describe at scrape time. */
+static char *render_metrics(void *ctx)
+{
+    engine_t *self = ctx;
+    metrics_t *m = self->metrics;
+    cache_stats_t b, p;
+    block_cache_stats(self->blocks, &b);
+    payload_cache_stats(self->payloads, &p);
+    set_cache_metrics(m, "block", &b);
+    set_cache_metrics(m, "payload", &p);
+    metrics_set(m, "alys_engine_mutation_lane_depth", NULL, (double) (self->queue_len + (self->active ? 1 : 0)));
+    metrics_set(m, "alys_engine_queries_in_flight", NULL, (double) self->n_queries);
+    metrics_set(m, "alys_engine_peers", NULL, (double) HASH_COUNT(self->peers));
+    for (el_state_t s = EL_STATE_UNKNOWN; s <= EL_STATE_AUTH_FAILED; s++) {
+        char labels[40];
+        snprintf(labels, sizeof labels, "state=\"%s\"", el_state_name(s));
+        metrics_set(m, "alys_engine_execution_client_state", labels, self->el_state == s);
+    }
+    bool syncing = self->el_state == EL_STATE_SYNCING;
+    metrics_set(m, "alys_engine_execution_client_sync_current_block", NULL, syncing ? (double) self->sync_current : 0);
+    metrics_set(m, "alys_engine_execution_client_sync_highest_block", NULL, syncing ? (double) self->sync_highest : 0);
+    el_client_stats_t el;
+    el_client_stats(self->el, &el);
+    metrics_set(m, "alys_engine_el_connections_opened_total", NULL, (double) el.connections_opened);
+    metrics_set(m, "alys_engine_dropped_envelopes_total", NULL, (double) self->dropped_envelopes);
+    metrics_set(m, "alys_engine_unroutable_replies_total", NULL, (double) self->unroutable_replies);
+    metrics_set(m, "alys_engine_uptime_seconds", NULL, (double) engine_uptime_ms(self) / 1000.0);
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    metrics_set(m, "process_resident_memory_bytes", NULL, (double) resident * (double) sysconf(_SC_PAGESIZE));
+    return metrics_render(m);
+}
+
+static bool health_metrics(void *ctx, char *reason, size_t reason_len)
+{
+    engine_t *self = ctx;
+    if (self->el_state == EL_STATE_SYNCED) {
+        snprintf(reason, reason_len, "ok: the execution client is synced");
+        return true;
+    }
+    snprintf(reason, reason_len, "unhealthy: the execution client is %s",
+             el_state_name(self->el_state));
+    return false;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
@@ -914,6 +1115,13 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     self->signal_fd = -1;
     self->start_ms = clock_mono_ms();
     proto_writer_init(&self->writer);
+    self->metrics = metrics_new();
+    if (!self->metrics) {
+        snprintf(err, err_len, "out of memory");
+        free(self);
+        return NULL;
+    }
+    define_metrics(self->metrics);
     self->jwt = jwt_auth_new(config->jwt_secret_path, err, err_len);
     if (!self->jwt)
         goto fail;
@@ -950,6 +1158,15 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         goto fail;
     }
     self->profile = client_profile_for(strcmp(config->client, "auto") == 0 ? NULL : config->client);
+    el_client_set_observer(self->el, on_el_call, self);
+    if (config->metrics_listen) {
+        char why[160];
+        self->metrics_server = metrics_server_new(self->loop, config->metrics_listen, render_metrics,
+                                                  health_metrics, self, why, sizeof why);
+        /* the engine matters more than its metrics: say so loudly, keep going */
+        if (!self->metrics_server)
+            log_error("metrics are off: %s", why);
+    }
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -993,6 +1210,13 @@ void engine_destroy(engine_t **self_p)
     }
     payload_cache_destroy(&self->payloads);
     block_cache_destroy(&self->blocks);
+    metrics_server_destroy(&self->metrics_server);
+    metrics_destroy(&self->metrics);
+    peer_rec_t *p, *ptmp;
+    HASH_ITER(hh, self->peers, p, ptmp) {
+        HASH_DEL(self->peers, p);
+        free(p);
+    }
     zsock_destroy(&self->router);
     zloop_destroy(&self->loop);
     if (self->signal_fd >= 0)
@@ -1005,8 +1229,12 @@ void engine_destroy(engine_t **self_p)
 
 int engine_run(engine_t *self)
 {
-    log_info("alys-engine %s serving %s; execution client engine %s, rpc %s", ALYS_VERSION,
-             self->config.bind, self->config.engine_url, self->config.rpc_url);
+    char metrics_at[32] = "off";
+    if (self->metrics_server)
+        snprintf(metrics_at, sizeof metrics_at, "port %d", engine_metrics_port(self));
+    log_info("alys-engine %s serving %s; execution client engine %s, rpc %s; metrics %s",
+             ALYS_VERSION, self->config.bind, self->config.engine_url, self->config.rpc_url,
+             metrics_at);
     on_health_timer(self->loop, -1, self);
     zloop_start(self->loop);
     if (self->fatal)

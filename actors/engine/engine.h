@@ -19,6 +19,7 @@
 #include "el_client.h"
 #include "fork_choice.h"
 #include "fork_schedule.h"
+#include "metrics.h"
 #include "proto.h"
 
 typedef struct {
@@ -41,6 +42,7 @@ typedef struct {
     uint64_t logs_chunk;     /* largest block range per eth_getLogs */
     int health_interval_ms;
     int caps_interval_ms;
+    const char *metrics_listen; /* HOST:PORT, or NULL for none */
 } engine_config_t;
 
 void engine_config_defaults(engine_config_t *config);
@@ -110,6 +112,9 @@ payload_cache_t *engine_payload_cache(engine_t *self);
 block_cache_t *engine_block_cache(engine_t *self);
 /*  Records a fork choice change: persists it under --state-dir. */
 void engine_fc_changed(engine_t *self);
+metrics_t *engine_metrics(engine_t *self);
+/*  The bound metrics port, or -1 when metrics are off. */
+int engine_metrics_port(engine_t *self);
 /*  Fills the actor's counters for status (and metrics). */
 void engine_stats(engine_t *self, proto_actor_stats_t *out);
 

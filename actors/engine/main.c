@@ -38,6 +38,7 @@ static void usage(FILE *out)
             "  --payload-cache N            built payloads kept (default 32)\n"
             "  --payload-ttl SECONDS        how long a built payload is kept (default 120)\n"
             "  --logs-chunk N               largest block range per eth_getLogs call (default 2000)\n"
+            "  --metrics-listen HOST:PORT   Prometheus /metrics and /health (default 127.0.0.1:9105; off)\n"
             "  --log-level LEVEL            error, warn, info or debug (default info)\n"
             "  --help                       this text\n"
             "  --version                    the version\n");
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
     engine_config_t config;
     engine_config_defaults(&config);
     enum { O_BIND = 256, O_EE, O_ER, O_JWT, O_FEE, O_TM, O_LOG, O_MQ, O_MF, O_HELP, O_VERSION,
-           O_FORKS, O_CLIENT, O_STATE, O_BCACHE, O_PCACHE, O_PTTL, O_CHUNK };
+           O_FORKS, O_CLIENT, O_STATE, O_BCACHE, O_PCACHE, O_PTTL, O_CHUNK, O_METRICS };
     static const struct option options[] = {
         {"bind", required_argument, NULL, O_BIND},
         {"execution-endpoint", required_argument, NULL, O_EE},
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
         {"payload-cache", required_argument, NULL, O_PCACHE},
         {"payload-ttl", required_argument, NULL, O_PTTL},
         {"logs-chunk", required_argument, NULL, O_CHUNK},
+        {"metrics-listen", required_argument, NULL, O_METRICS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -153,14 +155,21 @@ int main(int argc, char **argv)
         case O_PTTL:
         case O_CHUNK:
             if (!parse_u64(optarg, &n) || n > 100000000 || (c != O_BCACHE && n == 0)) {
-                fprintf(stderr, "alys-engine: --%s: expected a whole number%s, got '%s'\n",
-                        options[c - O_BIND].name, c == O_BCACHE ? "" : " above 0", optarg);
+                const char *name = "?";
+                for (const struct option *o = options; o->name; o++)
+                    if (o->val == c)
+                        name = o->name;
+                fprintf(stderr, "alys-engine: --%s: expected a whole number%s, got '%s'\n", name,
+                        c == O_BCACHE ? "" : " above 0", optarg);
                 return 2;
             }
             if (c == O_BCACHE) config.block_cache_size = (size_t) n;
             if (c == O_PCACHE) config.payload_cache_size = (size_t) n;
             if (c == O_PTTL) config.payload_ttl_ms = (int) (n > 86400 ? 86400000 : n * 1000);
             if (c == O_CHUNK) config.logs_chunk = n;
+            break;
+        case O_METRICS:
+            config.metrics_listen = strcmp(optarg, "off") == 0 ? NULL : optarg;
             break;
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("alys-engine %s\n", ALYS_VERSION); return 0;

@@ -87,10 +87,20 @@ static const char *selector_text(const proto_selector_t *sel, char *buf, size_t 
     }
 }
 
+static void count(req_t *req, const char *family)
+{
+    metrics_add(engine_metrics(req->engine), family, NULL, 1);
+}
+
 /*  Reads a PayloadStatus and replies on anything but VALID. */
 static bool status_rejected(req_t *req, json_t *status, const uint8_t *expect, bool for_payload,
                             const char *what)
 {
+    const char *s = json_string_value(json_object_get(status, "status"));
+    char labels[128];
+    snprintf(labels, sizeof labels, "method=\"%s\",status=\"%s\"",
+             for_payload ? "newPayload" : "forkchoiceUpdated", s ? s : "missing");
+    metrics_add(engine_metrics(req->engine), "alys_engine_payload_status_total", labels, 1);
     char msg[256];
     bool syncing;
     proto_err_t err = fork_choice_read_status(status, expect, for_payload, msg, sizeof msg, &syncing);
@@ -251,7 +261,18 @@ static void build_on_payload(void *ctx, el_response_t *resp)
                            "execution client built on a different parent than requested");
         return;
     }
-    build_remember(req, payload, build_fork(req) >= FORK_PRAGUE ? (requests ? requests : json_array()) : NULL);
+    json_t *reqs_json = build_fork(req) >= FORK_PRAGUE ? (requests ? json_incref(requests) : json_array()) : NULL;
+    build_remember(req, payload, reqs_json);
+    json_decref(reqs_json);
+    metrics_t *m = engine_metrics(req->engine);
+    count(req, "alys_engine_blocks_built_total");
+    metrics_observe(m, "alys_engine_built_block_gas_used", NULL, (double) r->payload.gas_used);
+    metrics_observe(m, "alys_engine_built_block_transactions", NULL, (double) r->payload.n_transactions);
+    metrics_observe(m, "alys_engine_built_block_withdrawals", NULL, (double) r->payload.n_withdrawals);
+    double value = 0;
+    for (int i = 0; i < 32; i++)
+        value = value * 256 + r->block_value[i];
+    metrics_add(m, "alys_engine_built_block_value_wei_total", NULL, value);
     char h[67];
     log_info("built block %llu %s (%s) with %zu transactions and %zu withdrawals%s",
              (unsigned long long) r->payload.block_number, hexs(r->payload.block_hash, 32, h),
@@ -471,6 +492,7 @@ static void commit_on_fcu(void *ctx, el_response_t *resp)
     memcpy(r.block_hash, req->hash, 32);
     char h[67];
     log_info("committed block %llu %s", (unsigned long long) req->number, hexs(req->hash, 32, h));
+    count(req, "alys_engine_blocks_committed_total");
     engine_reply_ok(req, req->op->result, &r);
 }
 
@@ -554,6 +576,7 @@ static void finalize_on_fcu(void *ctx, el_response_t *resp)
     engine_fc_changed(req->engine);
     char h[67];
     log_info("finalized block %llu %s", (unsigned long long) req->number, hexs(req->hash, 32, h));
+    count(req, "alys_engine_blocks_finalized_total");
     reply_fc_hashes(req);
 }
 
@@ -641,6 +664,7 @@ static void revert_on_latest(void *ctx, el_response_t *resp)
     block_cache_cut_numbers(engine_block_cache(req->engine), req->number + 1);
     char h[67];
     log_info("reverted to block %llu %s", (unsigned long long) req->number, hexs(parent, 32, h));
+    count(req, "alys_engine_blocks_reverted_total");
     proto_revert_result_t r;
     memcpy(r.head, parent, 32);
     engine_reply_ok(req, req->op->result, &r);

@@ -67,7 +67,6 @@ static void assert_token(const char *header, const uint8_t key[32], time_t iat)
     ck_assert_int_eq(strncmp(header, BEARER, strlen(BEARER)), 0);
     const char *token = header + strlen(BEARER);
     /* header.payload.signature, all base64url */
-    ck_assert_uint_eq((unsigned) (strchr(token, '.') != NULL), 1);
     size_t dots = 0;
     for (const char *p = token; *p; p++) {
         dots += *p == '.';
@@ -84,6 +83,15 @@ static void assert_token(const char *header, const uint8_t key[32], time_t iat)
     ck_assert_int_eq(errno, 0);
     ck_assert_int_eq(got, (long) iat);
     jwt_free(jwt);
+}
+
+/*  Copies the header for time now into out (the module's buffer is reused). */
+static void copy_header(jwt_auth_t *auth, time_t now, char *out, size_t out_len)
+{
+    const char *h = jwt_auth_header(auth, now);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_uint_lt(strlen(h), out_len);
+    memcpy(out, h, strlen(h) + 1);
 }
 
 /* -------------------------------------------------------------- secret */
@@ -288,14 +296,14 @@ START_TEST(test_header_cached_within_second)
     s_signings = 0;
 
     char first[512];
-    snprintf(first, sizeof first, "%s", jwt_auth_header(auth, 1000));
+    copy_header(auth, 1000, first, sizeof first);
     ck_assert_int_eq(s_signings, 1);
     const char *again = jwt_auth_header(auth, 1000);
     ck_assert_int_eq(s_signings, 1);
     ck_assert_str_eq(again, first);
 
     char next[512];
-    snprintf(next, sizeof next, "%s", jwt_auth_header(auth, 1001));
+    copy_header(auth, 1001, next, sizeof next);
     ck_assert_int_eq(s_signings, 2);
     ck_assert_str_ne(next, first);
     assert_token(next, s_secret, 1001);
@@ -319,7 +327,7 @@ START_TEST(test_header_depends_on_secret)
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
     char ha[512];
-    snprintf(ha, sizeof ha, "%s", jwt_auth_header(a, 5000));
+    copy_header(a, 5000, ha, sizeof ha);
     const char *hb = jwt_auth_header(b, 5000);
     ck_assert_str_ne(ha, hb);
     assert_token(hb, other, 5000);

@@ -31,8 +31,9 @@ static void dump_tail(const char *log_path)
     fprintf(stderr, "actor_proc: the actor did not answer; its log ends with:\n%s\n", buf);
 }
 
-harness_proc_t *actor_proc_start(const char *endpoint, const char *url, const char *jwt_path,
-                                 const char *const *extra, const char *log_path)
+harness_proc_t *actor_proc_start(const char *endpoint, const char *engine_url, const char *rpc_url,
+                                 const char *jwt_path, const char *const *extra,
+                                 const char *log_path)
 {
     char *argv[MAX_ARGS];
     int n = 0;
@@ -40,9 +41,9 @@ harness_proc_t *actor_proc_start(const char *endpoint, const char *url, const ch
     argv[n++] = "--bind";
     argv[n++] = (char *) endpoint;
     argv[n++] = "--execution-endpoint";
-    argv[n++] = (char *) url;
+    argv[n++] = (char *) engine_url;
     argv[n++] = "--execution-rpc";
-    argv[n++] = (char *) url;
+    argv[n++] = (char *) rpc_url;
     argv[n++] = "--jwt-secret";
     argv[n++] = (char *) jwt_path;
     for (size_t i = 0; extra && extra[i] && n < MAX_ARGS - 1; i++)

@@ -1,6 +1,7 @@
 /*  actor_proc: runs alys-engine as a child process for the fault tests and
     the benchmark, pointed at one execution-client URL for both the Engine
-    API and the public JSON-RPC, and returns once it answers ping. */
+    API and the public JSON-RPC (or at two), and returns once it answers
+    ping. */
 #ifndef ALYS_ACTOR_PROC_H
 #define ALYS_ACTOR_PROC_H
 
@@ -13,12 +14,14 @@
 /*  The actor binary: $ALYS_ENGINE_BIN, else "alys-engine" from PATH. */
 const char *actor_proc_bin(void);
 
-/*  Starts the actor bound to endpoint, talking to url with the secret at
-    jwt_path, with the extra flags (NULL-terminated, may be NULL), its log in
-    log_path. Returns NULL (after dumping the log's tail) when it does not
-    answer ping within 10 s. */
-harness_proc_t *actor_proc_start(const char *endpoint, const char *url, const char *jwt_path,
-                                 const char *const *extra, const char *log_path);
+/*  Starts the actor bound to endpoint, talking to the Engine API at
+    engine_url and the public JSON-RPC at rpc_url (often the same) with the
+    secret at jwt_path, with the extra flags (NULL-terminated, may be NULL),
+    its log in log_path. Returns NULL (after dumping the log's tail) when it
+    does not answer ping within 10 s. */
+harness_proc_t *actor_proc_start(const char *endpoint, const char *engine_url, const char *rpc_url,
+                                 const char *jwt_path, const char *const *extra,
+                                 const char *log_path);
 
 /*  Waits until `status` shows a known head (the actor has read the fork
     choice from the client) and, when want_state is not NULL, that el.state.

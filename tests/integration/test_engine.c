@@ -2,6 +2,7 @@
     DEALER peer and through alys-engine-cli. The tests run in order and share
     one chain: later tests build on what earlier ones committed. */
 #include <check.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,6 +37,9 @@ static uint64_t s_dev_nonce;     /* next nonce of the funded dev account */
 static bool s_external;          /* ALYS_TEST_ENGINE_URL: someone else's client */
 static bool s_has_funds;         /* the dev account can pay for transactions */
 static char s_state_dir[400];
+static int s_metrics_port;
+/*  ok replies seen by this test, by op, to compare with the actor's metrics */
+static int s_ok_build, s_ok_commit, s_ok_finalize;
 
 static const char *engine_bin(void)
 {
@@ -109,14 +113,19 @@ static harness_proc_t *start_actor_with(const char *endpoint, const char *el_url
 static harness_proc_t *start_actor(const char *endpoint, const char *el_url, const char *el_rpc,
                                    const char *jwt, const char *log_name)
 {
-    return start_actor_with(endpoint, el_url, el_rpc, jwt, log_name, NULL);
+    char *extra[] = {"--metrics-listen", "off", NULL};
+    return start_actor_with(endpoint, el_url, el_rpc, jwt, log_name, extra);
 }
 
 /*  The main actor: it keeps its fork choice in a state directory and splits
     log queries into chunks of 3 blocks, so both paths are exercised. */
 static harness_proc_t *start_main_actor(void)
 {
-    char *extra[] = {"--state-dir", s_state_dir, "--logs-chunk", "3", NULL};
+    static char metrics[32];
+    if (!s_metrics_port)
+        s_metrics_port = harness_free_port();
+    snprintf(metrics, sizeof metrics, "127.0.0.1:%d", s_metrics_port);
+    char *extra[] = {"--state-dir", s_state_dir, "--logs-chunk", "3", "--metrics-listen", metrics, NULL};
     return start_actor_with(s_endpoint, engine_url(), rpc_url(), jwt_path(), "engine.log", extra);
 }
 
@@ -134,6 +143,9 @@ static void call_ok(peer_t *peer, const char *op, const void *args, void *out)
     proto_reply_t r;
     ck_assert_msg(peer_call(peer, op, args, &r, CALL_TIMEOUT_MS) == 0, "%s: no reply", op);
     ck_assert_msg(r.ok, "%s failed: %s: %s", op, r.error_code, r.message ? r.message : "");
+    s_ok_build += strcmp(op, "build_block") == 0;
+    s_ok_commit += strcmp(op, "commit_block") == 0;
+    s_ok_finalize += strcmp(op, "finalize_block") == 0;
     if (out)
         ck_assert_int_eq(peer_result(&r, op, out), 0);
     proto_reply_release(&r);
@@ -493,6 +505,7 @@ START_TEST(test_idempotent_retry)
     ck_assert_int_eq(peer_recv(peer, &r1, CALL_TIMEOUT_MS), 0);
     ck_assert_int_eq(peer_recv(peer, &r2, CALL_TIMEOUT_MS), 0);
     ck_assert(r1.ok && r2.ok && r1.id == 4242 && r2.id == 4242);
+    s_ok_finalize++; /* executed once, answered twice */
     proto_reply_release(&r1);
     proto_reply_release(&r2);
     /* a later retry gets the stored reply, even though finalizing 16 again
@@ -585,6 +598,7 @@ START_TEST(test_cli)
     int code = -1;
     ck_assert_int_eq(harness_run_capture(argv1, &out, &code, 60000), 0);
     ck_assert_msg(code == 0, "build_block via the CLI exited %d: %s", code, out);
+    s_ok_build++;
     json_error_t jerr;
     json_t *doc = json_loads(out, 0, &jerr);
     ck_assert_msg(doc != NULL, "CLI output is not JSON: %s", out);
@@ -604,6 +618,7 @@ START_TEST(test_cli)
     char *argv2[] = {(char *) cli_bin(), "--connect", s_endpoint, "--json", "commit_block", arg_payload, NULL};
     ck_assert_int_eq(harness_run_capture(argv2, &out, &code, 60000), 0);
     ck_assert_msg(code == 0, "commit_block via the CLI exited %d: %s", code, out);
+    s_ok_commit++;
     doc = json_loads(out, 0, &jerr);
     free(out);
     ck_assert_ptr_nonnull(doc);
@@ -989,6 +1004,118 @@ START_TEST(test_caches)
 }
 END_TEST
 
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    char **buf = arg;
+    size_t old = *buf ? strlen(*buf) : 0;
+    char *q = realloc(*buf, old + size * n + 1);
+    if (!q)
+        return 0;
+    memcpy(q + old, p, size * n);
+    q[old + size * n] = '\0';
+    *buf = q;
+    return size * n;
+}
+
+static char *http_get(const char *path, long *status)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_metrics_port, path);
+    CURL *c = curl_easy_init();
+    char *body = NULL;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(c);
+    ck_assert_msg(rc == CURLE_OK, "GET %s: %s", url, curl_easy_strerror(rc));
+    return body;
+}
+
+/*  The value of one series in a scrape, or -1 when absent. */
+static double scraped(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+START_TEST(test_metrics)
+{
+    long status = 0;
+    char *text = http_get("/metrics", &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_double_eq(scraped(text, "alys_engine_blocks_committed_total"), s_ok_commit);
+    ck_assert_double_eq(scraped(text, "alys_engine_requests_total{op=\"commit_block\",outcome=\"ok\"}"),
+                        s_ok_commit);
+    ck_assert_double_eq(scraped(text, "alys_engine_blocks_built_total"), s_ok_build);
+    ck_assert_double_eq(scraped(text, "alys_engine_requests_total{op=\"finalize_block\",outcome=\"ok\"}"),
+                        s_ok_finalize);
+    ck_assert_double_eq(scraped(text, "alys_engine_blocks_reverted_total"), 1);
+    ck_assert_double_ge(scraped(text, "alys_engine_requests_total{op=\"get_block\",outcome=\"ok\"}"), 1600);
+    ck_assert_double_ge(scraped(text, "alys_engine_errors_total{code=\"FINALIZED_CONFLICT\"}"), 2);
+    ck_assert_double_eq(scraped(text, "alys_engine_execution_client_state{state=\"synced\"}"), 1);
+    ck_assert_double_eq(scraped(text, "alys_engine_execution_client_state{state=\"offline\"}"), 0);
+    ck_assert_double_ge(scraped(text, "alys_engine_cache_hits_total{cache=\"block\"}"), 5);
+    ck_assert_double_ge(scraped(text, "alys_engine_cache_hits_total{cache=\"payload\"}"), 1);
+    ck_assert_double_ge(scraped(text, "alys_engine_peers"), 8);
+    ck_assert_double_gt(scraped(text, "process_resident_memory_bytes"), 1e6);
+    ck_assert_double_ge(scraped(text, "alys_engine_el_call_duration_seconds_count{method=\"engine_newPayload"
+                                      "V2\"}") + scraped(text, "alys_engine_el_call_duration_seconds_count{method=\"engine_newPayloadV3\"}")
+                            + scraped(text, "alys_engine_el_call_duration_seconds_count{method=\"engine_newPayloadV4\"}"),
+                        s_ok_commit - 2);
+    ck_assert_ptr_nonnull(strstr(text, "# TYPE alys_engine_request_duration_seconds histogram"));
+    ck_assert_ptr_nonnull(strstr(text, "alys_engine_request_duration_seconds_bucket{op=\"build_block\",le=\"+Inf\"}"));
+    printf("metrics: %g blocks built, %g committed\n", scraped(text, "alys_engine_blocks_built_total"),
+           scraped(text, "alys_engine_blocks_committed_total"));
+
+    /* every metric the dashboard plots is one the actor exports */
+    char path[512];
+    snprintf(path, sizeof path, "%s/deploy/grafana/engine-actor.json", getenv("ALYS_SOURCE_ROOT"));
+    json_error_t jerr;
+    json_t *dash = json_load_file(path, 0, &jerr);
+    ck_assert_msg(dash != NULL, "%s: %s (line %d)", path, jerr.text, jerr.line);
+    size_t i;
+    json_t *panel;
+    int exprs = 0;
+    json_array_foreach(json_object_get(dash, "panels"), i, panel) {
+        size_t k;
+        json_t *target;
+        json_array_foreach(json_object_get(panel, "targets"), k, target) {
+            const char *expr = json_string_value(json_object_get(target, "expr"));
+            ck_assert_ptr_nonnull(expr);
+            const char *m = strstr(expr, "alys_engine_");
+            if (!m)
+                m = strstr(expr, "process_");
+            ck_assert_msg(m != NULL, "panel expression names no metric: %s", expr);
+            char name[96];
+            size_t len = strspn(m, "abcdefghijklmnopqrstuvwxyz_");
+            snprintf(name, sizeof name, "# TYPE %.*s", (int) len, m);
+            /* histogram series end in _bucket/_sum/_count; the family is the prefix */
+            char *suffix = strstr(name, "_bucket");
+            if (!suffix) suffix = strstr(name, "_sum");
+            if (!suffix) suffix = strstr(name, "_count");
+            if (suffix) *suffix = '\0';
+            ck_assert_msg(strstr(text, name) != NULL, "dashboard plots %s, which is not exported", name + 7);
+            exprs++;
+        }
+    }
+    ck_assert_int_ge(exprs, 10);
+    json_decref(dash);
+    free(text);
+
+    text = http_get("/health", &status);
+    ck_assert_int_eq(status, 200);
+    ck_assert_ptr_nonnull(strstr(text, "synced"));
+    free(text);
+}
+END_TEST
+
 /*  kill -9 and restart: the fork choice comes back from the state file. */
 START_TEST(test_restart_recovers_fork_choice)
 {
@@ -1080,6 +1207,7 @@ int main(void)
     tcase_add_test(tc, test_revert_and_rebuild);
     tcase_add_test(tc, test_logs_and_receipts);
     tcase_add_test(tc, test_caches);
+    tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_restart_recovers_fork_choice);
     tcase_add_test(tc, test_wrong_jwt);
     tcase_add_test(tc, test_unreachable_el_and_shutdown);
