@@ -1,5 +1,6 @@
 #include "hex.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,7 @@ char *hex_u256_format(const uint8_t in[32], char *out)
 
 bool parse_u64(const char *text, uint64_t *out)
 {
-    if (!text || !*text || *text == '-' || *text == '+' || *text == ' ')
+    if (!text || !isdigit((unsigned char) *text))
         return false;
     errno = 0;
     char *end;

@@ -60,20 +60,20 @@ static int parse_address(notify_t *self, const char *name, char *err, size_t err
     self->addr.sun_family = AF_UNIX;
     if (name[0] == '@') {
         if (len < 2 || len > sizeof self->addr.sun_path) {
-            set_err(err, err_len, "NOTIFY_SOCKET '%s': bad abstract socket name", name);
+            set_err(err, err_len, "NOTIFY_SOCKET: bad abstract socket name '%s'", name);
             return -1;
         }
         memcpy(self->addr.sun_path + 1, name + 1, len - 1);
         self->addr_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len);
     } else if (name[0] == '/') {
         if (len >= sizeof self->addr.sun_path) {
-            set_err(err, err_len, "NOTIFY_SOCKET '%s': path too long", name);
+            set_err(err, err_len, "NOTIFY_SOCKET: path too long: '%s'", name);
             return -1;
         }
         memcpy(self->addr.sun_path, name, len);
         self->addr_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len + 1);
     } else {
-        set_err(err, err_len, "NOTIFY_SOCKET '%s': expected an absolute path or '@name'", name);
+        set_err(err, err_len, "NOTIFY_SOCKET: expected an absolute path or '@name', got '%s'", name);
         return -1;
     }
     return 0;

@@ -107,7 +107,7 @@ static int decode_scalar(proto_ftype_t type, const proto_field_t *f, json_t *v, 
         proto_data_t *d = dst;
         if (hex_decode_alloc(json_string_value(v), &d->data, &d->len) != 0)
             return bad(err, err_len, path, "hex data");
-        if (f && f->max_len && d->len > f->max_len) {
+        if (f && f->type == PF_DATA && f->max_len && d->len > f->max_len) {
             free(d->data);
             d->data = NULL;
             snprintf(err, err_len, "%s: %zu bytes, at most %zu allowed", path, d->len, f->max_len);

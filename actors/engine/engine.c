@@ -565,6 +565,9 @@ static int on_router(zloop_t *loop, zsock_t *reader, void *arg)
 
 static void fail_queue(engine_t *self, proto_err_t err, const char *message)
 {
+    /* no pump while failing them: it would start another recovery per reply */
+    bool was = self->pumping;
+    self->pumping = true;
     while (self->queue_head) {
         req_t *req = self->queue_head;
         self->queue_head = req->next;
@@ -575,6 +578,7 @@ static void fail_queue(engine_t *self, proto_err_t err, const char *message)
         self->active = req;
         engine_reply_error(req, err, "%s", message);
     }
+    self->pumping = was;
 }
 
 /*  The last fork choice goes to the client again after it comes back, so a
@@ -967,6 +971,7 @@ static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     log_info("received %s: finishing %zu requests in flight, then stopping",
              strsignal((int) si.ssi_signo), busy(self));
     zloop_timer(loop, 10, 0, on_drain, self);
+    pump(self); /* mutations still queued get SHUTTING_DOWN now */
     return 0;
 }
 

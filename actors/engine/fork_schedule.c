@@ -19,7 +19,7 @@ static int parse_time(const char *v, uint64_t *out)
         *out = UINT64_MAX;
         return 0;
     }
-    if (!*v || *v == '-' || *v == '+')
+    if (*v < '0' || *v > '9')
         return -1;
     char *end;
     errno = 0;

@@ -33,8 +33,12 @@ int state_file_save(const char *dir, const fork_choice_t *fc)
         return -1;
     }
     close(fd);
-    if (rename(tmp, path) != 0)
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
         return -1;
+    }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync(dfd);

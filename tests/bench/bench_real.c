@@ -1,0 +1,100 @@
+/*  bench_real: what the actor adds on a real execution client. A
+    build+commit through the actor (DEALER over ipc) against the same four
+    Engine API calls made directly by a minimal keep-alive client, on the
+    same EthereumJS and the same chain, alternating in rounds.
+
+    usage: bench_real WORKDIR   (prints RESULT lines; progress on stderr) */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actor_proc.h"
+#include "bench_direct.h"
+#include "bench_util.h"
+#include "harness.h"
+#include "peer.h"
+
+#define ROUNDS 15
+#define PER_ROUND 8
+#define WARMUP 5
+
+static uint8_t s_head[32], s_safe[32], s_fin[32];
+static uint64_t s_ts;
+
+static double cycle_ms(bool actor, peer_t *peer, bench_direct_t *direct)
+{
+    uint8_t next[32];
+    int64_t t0 = bench_now_us();
+    if (actor)
+        bench_actor_cycle(peer, s_head, s_ts, next);
+    else if (bench_direct_cycle(direct, s_head, s_safe, s_fin, s_ts, next) != 0)
+        bench_die("a direct cycle failed");
+    int64_t took = bench_now_us() - t0;
+    s_ts++;
+    memcpy(s_head, next, 32);
+    return (double) took / 1000.0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: bench_real WORKDIR\n");
+        return 2;
+    }
+    const char *dir = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    char actor_log[512], endpoint[600];
+    snprintf(actor_log, sizeof actor_log, "%s/actor-real.log", dir);
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/actor-real.sock", dir);
+    bench_log("a: starting EthereumJS");
+    el_node_t *node = el_node_new(NULL);
+    if (!node)
+        bench_die("EthereumJS did not start");
+    harness_proc_t *actor = actor_proc_start(endpoint, el_node_engine_url(node),
+                                             el_node_rpc_url(node), el_node_jwt_path(node), NULL,
+                                             actor_log);
+    peer_t *peer = actor ? peer_new(endpoint, "bench-chain") : NULL;
+    if (!peer || actor_proc_wait_ready(peer, "synced", 20000) != 0)
+        bench_die("the actor did not become ready");
+    bench_direct_t *direct = bench_direct_new(el_node_engine_url(node), el_node_rpc_url(node),
+                                              el_node_jwt_path(node));
+    if (!direct || bench_direct_block_hash(direct, "latest", s_head) != 0)
+        bench_die("cannot read the latest block");
+    /* the actor sends the client's own safe and finalized blocks (zero when
+       it has none): so does the direct client */
+    if (bench_direct_block_hash(direct, "safe", s_safe) != 0)
+        memset(s_safe, 0, 32);
+    if (bench_direct_block_hash(direct, "finalized", s_fin) != 0)
+        memset(s_fin, 0, 32);
+    s_ts = (uint64_t) time(NULL) - 3600;
+
+    for (int i = 0; i < WARMUP; i++) {
+        cycle_ms(true, peer, direct);
+        cycle_ms(false, peer, direct);
+    }
+    double actor_ms[ROUNDS * PER_ROUND], direct_ms[ROUNDS * PER_ROUND];
+    size_t n = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        bool actor_first = r % 2 == 0;
+        for (int step = 0; step < 2; step++) {
+            bool use_actor = actor_first == (step == 0);
+            for (int i = 0; i < PER_ROUND; i++)
+                (use_actor ? actor_ms : direct_ms)[n + (size_t) i] =
+                    cycle_ms(use_actor, peer, direct);
+        }
+        n += PER_ROUND;
+        bench_log("a: round %d of %d done", r + 1, ROUNDS);
+    }
+    double a = bench_median(actor_ms, n), d = bench_median(direct_ms, n);
+    bench_log("a: median cycle %.2f ms through the actor, %.2f ms direct", a, d);
+    bench_result("a1", "EthereumJS: build+commit through the actor (median)", a, 2, "ms", NULL, 0);
+    bench_result("a2", "EthereumJS: the same four calls made directly (median)", d, 2, "ms", NULL, 0);
+    bench_result("a3", "EthereumJS: actor / direct", a / d, 3, "x", "<=", 1.05);
+    bench_direct_destroy(&direct);
+    peer_destroy(&peer);
+    harness_proc_destroy(&actor);
+    el_node_destroy(&node);
+    return 0;
+}
