@@ -191,7 +191,9 @@ static void child_ended(supervisor_t *self, child_t *c, int wait_status, int64_t
                      c->spec.ping_misses);
         else
             snprintf(c->last_exit, sizeof c->last_exit, "%s", how);
-        bool expected = self->stopping || was == CHILD_STOPPING;
+        bool expected = self->stopping || was == CHILD_STOPPING
+                        || (c->spec.restart != RESTART_PERMANENT && !c->hung
+                            && spawn_status_is_success(wait_status));
         log_msg(expected ? ALOG_INFO : ALOG_WARN, "%s (pid %d) %s (ran %s)", c->spec.name,
                 (int) c->pid, c->last_exit, fmt_ms(run_ms, took, sizeof took));
     }
@@ -472,7 +474,8 @@ static void reload(supervisor_t *self, int64_t now)
         log_info("SIGHUP: ignored while stopping");
         return;
     }
-    notify_sendf(self->notify, "RELOADING=1\nSTATUS=reloading %s", self->config_path);
+    notify_sendf(self->notify, "RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=reloading %s",
+                 (long long) clock_mono_us(), self->config_path);
     char err[512];
     sup_config_t *cfg = sup_config_load(self->config_path, err, sizeof err);
     child_t **next = cfg ? calloc(cfg->n_children + self->n_children, sizeof *next) : NULL;
@@ -484,7 +487,8 @@ static void reload(supervisor_t *self, int64_t now)
         sup_config_destroy(&cfg);
         free(next);
         free(seen);
-        notify_send(self->notify, "READY=1");
+        if (self->ready_sent)
+            notify_send(self->notify, "READY=1");
         return;
     }
     self->intensity = cfg->intensity;
@@ -563,7 +567,10 @@ static void reload(supervisor_t *self, int64_t now)
         }
     }
     sup_config_destroy(&cfg);
-    notify_send(self->notify, "READY=1");
+    /*  Before the first READY=1, check_ready sends it once the children are
+        up; sending it here would tell systemd the start is complete. */
+    if (self->ready_sent)
+        notify_send(self->notify, "READY=1");
 }
 
 /* ---- systemd ------------------------------------------------------------- */

@@ -7,6 +7,7 @@
     the machine does not decide it.
 
     usage: bench_hol WORKDIR   (prints RESULT lines; progress on stderr) */
+#include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     signal(SIGPIPE, SIG_IGN);
+    zsys_handler_set(NULL); /* Ctrl-C stops the benchmark */
     char jwt[512], stub_log[512], actor_log[512], endpoint[600];
     snprintf(jwt, sizeof jwt, "%s/jwt-hol.hex", dir);
     snprintf(stub_log, sizeof stub_log, "%s/stub-hol.log", dir);

@@ -4,6 +4,7 @@
     same EthereumJS and the same chain, alternating in rounds.
 
     usage: bench_real WORKDIR   (prints RESULT lines; progress on stderr) */
+#include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     signal(SIGPIPE, SIG_IGN);
+    zsys_handler_set(NULL); /* Ctrl-C stops the benchmark */
     char actor_log[512], endpoint[600];
     snprintf(actor_log, sizeof actor_log, "%s/actor-real.log", dir);
     snprintf(endpoint, sizeof endpoint, "ipc://%s/actor-real.sock", dir);

@@ -15,6 +15,7 @@
     usage: bench_stub WORKDIR   (prints RESULT lines; progress on stderr)
     The binaries come from $ALYS_ENGINE_BIN, $ALYS_STUB_EL_BIN and
     $ALYS_ECHO_ROUTER_BIN. */
+#include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
     }
     s_dir = argv[1];
     signal(SIGPIPE, SIG_IGN);
+    zsys_handler_set(NULL); /* Ctrl-C stops the benchmark */
     char jwt[512], stub_log[512], actor_log[512], actor_e_log[512];
     char actor_ep[600], actor_e_ep[600], echo_ep[600];
     snprintf(jwt, sizeof jwt, "%s/jwt.hex", s_dir);
