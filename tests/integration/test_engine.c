@@ -1116,6 +1116,54 @@ START_TEST(test_metrics)
 }
 END_TEST
 
+/*  The execution client goes away and comes back: the actor reports it
+    offline, answers EL_UNAVAILABLE meanwhile, then re-sends its last fork
+    choice on its own once the client answers again. */
+START_TEST(test_el_restart)
+{
+    if (s_external)
+        return;
+    long status = 0;
+    char *text = http_get("/metrics", &status);
+    double resent_before =
+        scraped(text, "alys_engine_requests_total{op=\"update_forkchoice\",outcome=\"ok\"}");
+    free(text);
+    ck_assert_int_eq(el_node_stop(s_node), 0);
+    peer_t *peer = peer_new(s_endpoint, NULL);
+    proto_get_block_args_t g = {.block = {.kind = PROTO_SEL_TAG, .tag = "latest"}};
+    call_err(peer, "get_block", &g, PROTO_EL_UNAVAILABLE);
+    proto_status_result_t st = status_now(peer);
+    ck_assert_str_eq(st.el.state, "offline");
+    status_free(&st);
+    text = http_get("/health", &status);
+    ck_assert_int_eq(status, 503);
+    free(text);
+
+    ck_assert_int_eq(el_node_start(s_node), 0);
+    /* the health check runs every 5 s */
+    int64_t deadline = clock_mono_ms() + 20000;
+    double resent = resent_before;
+    while (clock_mono_ms() < deadline) {
+        text = http_get("/metrics", &status);
+        resent = scraped(text, "alys_engine_requests_total{op=\"update_forkchoice\",outcome=\"ok\"}");
+        free(text);
+        if (resent > resent_before)
+            break;
+        usleep(200000);
+    }
+    ck_assert_msg(resent > resent_before, "the fork choice was not re-sent after the client came back");
+    st = status_now(peer);
+    ck_assert_str_eq(st.el.state, "synced");
+    ck_assert_mem_eq(st.forkchoice.head, s_hashes[s_head_number], 32);
+    status_free(&st);
+    uint8_t latest[32];
+    latest_hash(latest);
+    ck_assert_mem_eq(latest, s_hashes[s_head_number], 32);
+    build_and_commit(peer, 1, NULL);
+    peer_destroy(&peer);
+}
+END_TEST
+
 /*  kill -9 and restart: the fork choice comes back from the state file. */
 START_TEST(test_restart_recovers_fork_choice)
 {
@@ -1208,6 +1256,7 @@ int main(void)
     tcase_add_test(tc, test_logs_and_receipts);
     tcase_add_test(tc, test_caches);
     tcase_add_test(tc, test_metrics);
+    tcase_add_test(tc, test_el_restart);
     tcase_add_test(tc, test_restart_recovers_fork_choice);
     tcase_add_test(tc, test_wrong_jwt);
     tcase_add_test(tc, test_unreachable_el_and_shutdown);
