@@ -307,6 +307,8 @@ static int zpl_duration(zconfig_t *item, const char *where, int64_t *out, char *
     return 0;
 }
 
+/*  The `supervisor` section: every key is known, so a typo is an error
+    rather than a silently ignored setting. */
 static int zpl_supervisor(sup_config_t *self, zconfig_t *section, char *err, size_t err_len)
 {
     for (zconfig_t *item = zconfig_child(section); item; item = zconfig_next(item)) {
@@ -413,6 +415,9 @@ oom:
     return -1;
 }
 
+/*  Builds a configuration from a parsed ZPL tree: the defaults, overridden
+    by the `supervisor` section, plus one child per entry of `children` in
+    file order (the start order), then validated as a whole. */
 static sup_config_t *from_zpl(zconfig_t *root, char *err, size_t err_len)
 {
     sup_config_t *self = sup_config_new();

@@ -44,7 +44,10 @@ static void usage(FILE *out)
             "  --help                     this text\n"
             "  --version                  the version\n"
             "\n"
-            "TIME is like systemd's: 250ms, 5s, 1.5s, 2min, 1h; a bare number is seconds.\n");
+            "TIME is like systemd's: 250ms, 5s, 1.5s, 2min, 1h; a bare number is seconds.\n"
+            "Exit status: 0 after SIGTERM/SIGINT or when no child may run any more; 1 when\n"
+            "the restart intensity was exceeded or it could not start; 2 for a usage or\n"
+            "configuration error.\n");
 }
 
 static const char *base_name(const char *path)

@@ -39,8 +39,9 @@ typedef struct {
     int64_t kill_at;      /* CHILD_STOPPING */
     bool killed;          /* SIGKILL sent to this instance */
     bool hung;            /* killed for missing its pings */
+    unsigned hung_misses; /* how many it had missed then */
     unsigned streak;      /* quick restarts in a row, for the backoff */
-    unsigned restarts;
+    unsigned restarts;    /* for STATUS= */
     health_t *health;     /* this instance's pinger, or NULL */
     int64_t next_ping_at;
     bool ever_started;
@@ -65,6 +66,7 @@ struct supervisor {
     int null_fd;
     void *zctx;
     bool stopping;
+    char stop_reason[256];
     bool done;
     int exit_code;
     bool ready_sent;
@@ -155,7 +157,7 @@ static void remove_child(supervisor_t *self, child_t *c)
 /* ---- lifecycle of one child ---------------------------------------------- */
 
 static void child_start(supervisor_t *self, child_t *c, int64_t now);
-static void begin_shutdown(supervisor_t *self, int exit_code, int64_t now);
+static void begin_shutdown(supervisor_t *self, int exit_code, const char *reason, int64_t now);
 
 /*  Creates the pinger of a running instance. Only possible once the ZeroMQ
     context exists, which is after the first children were forked. */
@@ -188,7 +190,7 @@ static void child_ended(supervisor_t *self, child_t *c, int wait_status, int64_t
         spawn_describe_status(wait_status, how, sizeof how);
         if (c->hung)
             snprintf(c->last_exit, sizeof c->last_exit, "%s for missing %u pings", how,
-                     c->spec.ping_misses);
+                     c->hung_misses);
         else
             snprintf(c->last_exit, sizeof c->last_exit, "%s", how);
         bool expected = self->stopping || was == CHILD_STOPPING
@@ -227,9 +229,10 @@ static void child_ended(supervisor_t *self, child_t *c, int wait_status, int64_t
     if (restart_window_add(self->window, now) != 0) {
         log_error("restart intensity exceeded: more than %u restarts within %s; last: %s %s; "
                   "stopping all children", self->intensity, period, c->spec.name, c->last_exit);
-        notify_sendf(self->notify, "STATUS=restart intensity exceeded: %s %s", c->spec.name,
-                     c->last_exit);
-        begin_shutdown(self, 1, now);
+        char reason[256];
+        snprintf(reason, sizeof reason, "restart intensity exceeded, last: %.60s %.150s",
+                 c->spec.name, c->last_exit);
+        begin_shutdown(self, 1, reason, now);
         return;
     }
     unsigned attempt = backoff_attempt(&self->backoff, c->streak, run_ms);
@@ -315,13 +318,16 @@ static void advance_shutdown(supervisor_t *self, int64_t now)
     self->done = true;
 }
 
-static void begin_shutdown(supervisor_t *self, int exit_code, int64_t now)
+/*  Enters the shutdown: no more restarts or pings; the children are stopped
+    by advance_shutdown. reason goes to the STATUS= line until the end. */
+static void begin_shutdown(supervisor_t *self, int exit_code, const char *reason, int64_t now)
 {
     if (self->stopping)
         return;
     self->stopping = true;
     self->exit_code = exit_code;
-    notify_send(self->notify, "STOPPING=1\nSTATUS=stopping children");
+    snprintf(self->stop_reason, sizeof self->stop_reason, "%s", reason);
+    notify_sendf(self->notify, "STOPPING=1\nSTATUS=stopping (%s)", reason);
     for (size_t i = 0; i < self->n_children; i++) {
         child_t *c = self->children[i];
         if (c->state == CHILD_WAITING)
@@ -388,7 +394,9 @@ static void handle_signals(supervisor_t *self)
         else {
             log_info("SIG%s: stopping %zu children in reverse start order", abbrev ? abbrev : "?",
                      self->n_children);
-            begin_shutdown(self, 0, now);
+            char reason[64];
+            snprintf(reason, sizeof reason, "SIG%s", abbrev ? abbrev : "?");
+            begin_shutdown(self, 0, reason, now);
         }
     }
     if (hup)
@@ -421,6 +429,7 @@ static void run_timers(supervisor_t *self, int64_t now)
                              (long long) (now - c->started_at));
                 health_destroy(&c->health);
                 c->hung = true;
+                c->hung_misses = misses;
                 c->killed = true;
                 spawn_signal(c->pid, SIGKILL);
             }
@@ -434,7 +443,8 @@ static void run_timers(supervisor_t *self, int64_t now)
     }
 }
 
-static void on_health_readable(supervisor_t *self, child_t *c, int64_t now)
+/*  Reads a child's ping replies; logs the first answer of an instance. */
+static void on_health_readable(child_t *c, int64_t now)
 {
     bool first = !health_answered(c->health);
     if (health_receive(c->health) && first) {
@@ -447,7 +457,6 @@ static void on_health_readable(supervisor_t *self, child_t *c, int64_t now)
             log_warn("%s: the process answering on %s reports pid %llu, not %d", c->spec.name,
                      c->spec.health, (unsigned long long) reported, (int) c->pid);
     }
-    (void) self;
 }
 
 /* ---- reload -------------------------------------------------------------- */
@@ -668,7 +677,11 @@ static void update_status(supervisor_t *self)
                 snprintf(item, sizeof item, "%s not answering (pid %d)", c->spec.name,
                          (int) c->pid);
             else {
-                snprintf(item, sizeof item, "%s up (pid %d)", c->spec.name, (int) c->pid);
+                if (c->restarts)
+                    snprintf(item, sizeof item, "%s up (pid %d, %u restarts)", c->spec.name,
+                             (int) c->pid, c->restarts);
+                else
+                    snprintf(item, sizeof item, "%s up (pid %d)", c->spec.name, (int) c->pid);
                 up++;
             }
             break;
@@ -688,8 +701,10 @@ static void update_status(supervisor_t *self)
         used += (size_t) n;
     }
     char line[sizeof self->status_sent];
-    snprintf(line, sizeof line, "STATUS=%s%zu/%zu up: %s", self->stopping ? "stopping; " : "", up,
-             self->n_children, status);
+    if (self->stopping)
+        snprintf(line, sizeof line, "STATUS=stopping (%.200s): %s", self->stop_reason, status);
+    else
+        snprintf(line, sizeof line, "STATUS=%zu/%zu up: %s", up, self->n_children, status);
     if (strcmp(line, self->status_sent) == 0)
         return;
     snprintf(self->status_sent, sizeof self->status_sent, "%s", line);
@@ -756,7 +771,7 @@ static void loop_once(supervisor_t *self)
             any = self->children[i]->state != CHILD_IDLE;
         if (!any) {
             log_info("no child left to run");
-            begin_shutdown(self, 0, now);
+            begin_shutdown(self, 0, "no child left to run", now);
             return;
         }
     }
@@ -766,7 +781,7 @@ static void loop_once(supervisor_t *self)
 
     if (grow_items(self, self->n_children + 1) != 0) {
         log_error("out of memory");
-        begin_shutdown(self, 1, now);
+        begin_shutdown(self, 1, "out of memory", now);
         return;
     }
     size_t n = 0;
@@ -785,14 +800,14 @@ static void loop_once(supervisor_t *self)
     if (rc < 0) {
         if (zmq_errno() != EINTR) {
             log_error("poll failed: %s", zmq_strerror(zmq_errno()));
-            begin_shutdown(self, 1, clock_mono_ms());
+            begin_shutdown(self, 1, "poll failed", clock_mono_ms());
         }
         return;
     }
     now = clock_mono_ms();
     for (size_t i = 1; i < n; i++)
         if ((self->items[i].revents & ZMQ_POLLIN) && self->item_child[i]->health)
-            on_health_readable(self, self->item_child[i], now);
+            on_health_readable(self->item_child[i], now);
     if (self->items[0].revents & ZMQ_POLLIN)
         handle_signals(self);
 }
@@ -811,7 +826,7 @@ int supervisor_run(supervisor_t *self)
     self->zctx = zmq_ctx_new();
     if (!self->zctx) {
         log_error("cannot create a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
-        begin_shutdown(self, 1, now);
+        begin_shutdown(self, 1, "no ZeroMQ context", now);
     } else {
         zmq_ctx_set(self->zctx, ZMQ_BLOCKY, 0);
         now = clock_mono_ms();

@@ -13,7 +13,9 @@
          100,000 requests.
 
     usage: bench_stub WORKDIR [PARTS]   (PARTS: any of "bce", default all;
-    prints RESULT lines; progress on stderr)
+    prints RESULT lines; progress on stderr). $ALYS_BENCH_SCALE (default 1)
+    scales the number of cycles and requests, e.g. 0.1 for a quick look or
+    for running the actor under a profiler.
     The binaries come from $ALYS_ENGINE_BIN, $ALYS_STUB_EL_BIN and
     $ALYS_ECHO_ROUTER_BIN. */
 #include <czmq.h>
@@ -33,18 +35,25 @@
 #include "stub_proc.h"
 
 #define ROUNDS_B 10
-#define CYCLES_PER_ROUND 2000
-#define BARE_PER_ROUND 4000
-#define DIRECT_PER_ROUND 500
+#define CYCLES_PER_ROUND scaled(2000)
+#define BARE_PER_ROUND scaled(4000)
+#define DIRECT_PER_ROUND scaled(500)
 #define ROUNDS_C 5
 #define LOAD_PEERS 8
 #define LOAD_IN_FLIGHT 16
-#define LOAD_PER_PEER 6000
-#define LATENCY_N 4000
-#define ROUND_E 100000
+#define LOAD_PER_PEER scaled(6000)
+#define LATENCY_N scaled(4000)
+#define ROUND_E scaled(100000)
 #define DISTINCT_BLOCKS 10000
 
 static const char *s_dir;
+static double s_scale = 1.0;
+
+static int scaled(int n)
+{
+    int m = (int) (n * s_scale);
+    return m > 16 ? m : 16;
+}
 static uint64_t s_ts = 1000;
 static uint8_t s_head[32];
 
@@ -221,7 +230,7 @@ static void mixed_round(const char *endpoint, bench_body_t *bodies, size_t n)
     double rps = bench_throughput(&load, &failures);
     if (failures)
         bench_die("mixed requests failed");
-    bench_log("e: %d mixed requests at %.0f req/s", ROUND_E, rps);
+    bench_log("e: %d mixed requests at %.0f req/s", LOAD_PEERS * (ROUND_E / LOAD_PEERS), rps);
 }
 
 static void part_e(const char *endpoint, pid_t pid, const uint8_t hash[32])
@@ -271,6 +280,9 @@ int main(int argc, char **argv)
     }
     s_dir = argv[1];
     const char *parts = argc == 3 ? argv[2] : "bce";
+    const char *scale = getenv("ALYS_BENCH_SCALE");
+    if (scale && atof(scale) > 0)
+        s_scale = atof(scale);
     signal(SIGPIPE, SIG_IGN);
     zsys_handler_set(NULL); /* Ctrl-C stops the benchmark */
     char jwt[512], stub_log[512], actor_log[512], actor_e_log[512];
