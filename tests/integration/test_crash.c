@@ -26,6 +26,7 @@
 
 static char *s_dir;
 static char s_endpoint[300];
+static pid_t s_kill_after_send; /* kill this pid right after the next request goes out */
 
 typedef struct {
     peer_t *peer;
@@ -43,6 +44,12 @@ static int lp_call(lp_client_t *c, const char *op, const void *args, proto_reply
     int backoff_ms = 50;
     for (int attempt = 0; attempt < 40; attempt++) {
         peer_send_id(c->peer, id, op, args);
+        if (s_kill_after_send) {
+            /* the request is on its way or running: its reply dies with the actor */
+            usleep(3000);
+            kill(s_kill_after_send, SIGKILL);
+            s_kill_after_send = 0;
+        }
         int64_t deadline = clock_mono_ms() + 3000;
         bool got = false;
         while (clock_mono_ms() < deadline) {
@@ -149,6 +156,8 @@ START_TEST(test_kill9_while_producing_blocks)
             ck_assert_msg(next && next != pid, "no new actor after kill -9");
             pid = next;
         }
+        if (i == KILL_AFTER + 3)
+            s_kill_after_send = (pid_t) pid; /* a second crash, while the commit is in flight */
         proto_payload_args_t ca = {.payload = built.payload};
         ck_assert_msg(lp_call(&c, "commit_block", &ca, &r) == 0, "commit %d failed", i);
         proto_block_hash_t h = {0};
@@ -165,9 +174,14 @@ START_TEST(test_kill9_while_producing_blocks)
             memcpy(last_finalized, committed[i - 2], 32);
         }
         if (i == KILL_AFTER + 3) {
-            /* a second crash, this time while a commit may be in flight */
-            kill((pid_t) pid, SIGKILL);
-            usleep(20000);
+            uint64_t next = 0;
+            for (int k = 0; k < 50 && (!next || next == pid); k++) {
+                peer_destroy(&pinger);
+                pinger = peer_new(s_endpoint, "pinger");
+                next = ping_pid(pinger, 200);
+            }
+            ck_assert_msg(next && next != pid, "no new actor after the second kill");
+            pid = next;
         }
     }
     printf("kill -9 -> first ping from the restarted actor: %.1f ms (target < 250 ms)\n",
@@ -199,6 +213,7 @@ START_TEST(test_kill9_while_producing_blocks)
     proto_free(proto_op_find("status")->result, &st);
     proto_reply_release(&r);
     ck_assert_int_lt(kill_to_ping_us, 2000000);
+    ck_assert_int_ge(c.resends, 1); /* the commit whose reply was lost went out again */
 
     peer_destroy(&c.peer);
     peer_destroy(&pinger);
