@@ -380,12 +380,15 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
     const char *url = self->url[call->endpoint];
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &resp->http_status);
     if (rc == CURLE_OPERATION_TIMEDOUT && resp->http_status == 0) {
-        double connect = 0;
-        curl_easy_getinfo(call->easy, CURLINFO_CONNECT_TIME, &connect);
-        resp->err = connect > 0 ? PROTO_EL_TIMEOUT : PROTO_EL_UNAVAILABLE;
+        /* a request that went out (on a new or a reused connection) timed
+           out waiting for its answer; one that never went out never reached
+           a client */
+        long sent = 0;
+        curl_easy_getinfo(call->easy, CURLINFO_REQUEST_SIZE, &sent);
+        resp->err = sent > 0 ? PROTO_EL_TIMEOUT : PROTO_EL_UNAVAILABLE;
         snprintf(resp->message, sizeof resp->message,
-                 connect > 0 ? "no answer from the execution client to %s within %d ms"
-                             : "cannot connect to the execution client for %s within %d ms",
+                 sent > 0 ? "no answer from the execution client to %s within %d ms"
+                          : "cannot connect to the execution client for %s within %d ms",
                  call->method, call->timeout_ms);
         return;
     }

@@ -258,6 +258,10 @@ static void part_e(const char *endpoint, pid_t pid, const uint8_t hash[32])
     long rss3 = bench_proc_rss_kb(pid);
     mixed_round(endpoint, mixed, n_mixed);
     long rss4 = bench_proc_rss_kb(pid);
+    for (int extra = 0; extra < 5; extra++) {
+        mixed_round(endpoint, mixed, n_mixed);
+        bench_log("e: extra round %d: RSS %ld KiB", extra, bench_proc_rss_kb(pid));
+    }
     bench_log("e: RSS %ld, %ld, %ld, %ld, %ld KiB", rss0, rss1, rss2, rss3, rss4);
     bench_result("e1", "actor RSS after start", mib(rss0), 1, "MiB", NULL, 0);
     bench_result("e2", "actor RSS after 100,000 requests", mib(rss1), 1, "MiB", NULL, 0);
