@@ -51,11 +51,10 @@ double bench_median(double *v, size_t n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/*  Fields 14 and 15 of /proc/PID/stat count every thread of the process. */
-int64_t bench_proc_cpu_us(pid_t pid)
+/*  Fields 14 and 15 (utime, stime) of a stat file under /proc. */
+static int64_t stat_cpu_us(const char *path)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    char buf[1024];
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -71,6 +70,21 @@ int64_t bench_proc_cpu_us(pid_t pid)
         return -1;
     long hz = sysconf(_SC_CLK_TCK);
     return (int64_t) (utime + stime) * 1000000 / (hz > 0 ? hz : 100);
+}
+
+/*  /proc/PID/stat counts every thread of the process. */
+int64_t bench_proc_cpu_us(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    return stat_cpu_us(path);
+}
+
+int64_t bench_thread_cpu_us(pid_t pid, pid_t tid)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int) pid, (int) tid);
+    return stat_cpu_us(path);
 }
 
 long bench_proc_rss_kb(pid_t pid)
@@ -234,6 +248,9 @@ typedef struct {
     int64_t end_us;
 } worker_t;
 
+/*  One peer: fill the pipe to in_flight, then send one more for every reply
+    until per_peer were sent, and wait for the rest. The replies are counted,
+    not matched: every request of the run is alike. */
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;

@@ -22,6 +22,8 @@ double bench_median(double *v, size_t n);
 
 /*  utime + stime of every thread of pid, in microseconds; -1 on error. */
 int64_t bench_proc_cpu_us(pid_t pid);
+/*  The same for one thread (tid) of pid: tid == pid is the main thread. */
+int64_t bench_thread_cpu_us(pid_t pid, pid_t tid);
 /*  VmRSS of pid in KiB; -1 on error. */
 long bench_proc_rss_kb(pid_t pid);
 

@@ -46,6 +46,9 @@ harness_proc_t *actor_proc_start(const char *endpoint, const char *engine_url, c
     argv[n++] = (char *) rpc_url;
     argv[n++] = "--jwt-secret";
     argv[n++] = (char *) jwt_path;
+    /* metrics on, but on a free port: other actors may run on this machine */
+    argv[n++] = "--metrics-listen";
+    argv[n++] = "127.0.0.1:0";
     for (size_t i = 0; extra && extra[i] && n < MAX_ARGS - 1; i++)
         argv[n++] = (char *) extra[i];
     argv[n] = NULL;

@@ -508,6 +508,11 @@ static stub_block_t *build_payload(const stub_block_t *parent, json_t *attrs, bo
     return b;
 }
 
+/*  engine_forkchoiceUpdatedV1..3, as the specification orders the checks:
+    an unknown head is SYNCING (no build); safe and finalized must be
+    ancestors of the head (-38002); a forced status (the fault flag) then
+    answers before anything moves, as a client that rejects the update
+    would; otherwise the head moves and, with attributes, a build starts. */
 static json_t *m_forkchoice_updated(stub_chain_t *self, json_t *params, int version,
                                     const stub_call_opts_t *opts, stub_rpc_error_t *err)
 {
@@ -579,6 +584,8 @@ static json_t *m_forkchoice_updated(stub_chain_t *self, json_t *params, int vers
                      "payloadId", pid);
 }
 
+/*  engine_getPayloadV1..3 from the last N_BUILDS builds. Asking V2 for a
+    V3 build (or the reverse) is -38005, as Geth answers. */
 static json_t *m_get_payload(stub_chain_t *self, json_t *params, int version,
                              stub_rpc_error_t *err)
 {
@@ -608,6 +615,11 @@ static json_t *m_get_payload(stub_chain_t *self, json_t *params, int version,
     return NULL;
 }
 
+/*  engine_newPayloadV1..3: a forced status first (the fault flag), then the
+    hash check (INVALID with a null latestValidHash, as EthereumJS answers a
+    tampered payload), a known block (VALID again), an unknown parent
+    (ACCEPTED), and the checks against the parent (INVALID with the parent
+    as latestValidHash). Only a VALID block is remembered. */
 static json_t *m_new_payload(stub_chain_t *self, json_t *params, int version,
                              const stub_call_opts_t *opts, stub_rpc_error_t *err)
 {

@@ -491,6 +491,9 @@ static enum MHD_Result handle(stub_server_t *self, struct MHD_Connection *conn, 
     return rc;
 }
 
+/*  MHD calls this once with no data (allocate the request), then once per
+    piece of the body, then once more with nothing left: only then is the
+    whole body known and the request answered. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
