@@ -39,6 +39,7 @@ typedef struct {
     proto_build_block_result_t built; /* owned */
     json_t *payload_json;            /* the executionPayload as the client sent it */
     json_t *requests_json;           /* executionRequests (Prague) or NULL */
+    json_t *versioned_json;          /* blob versioned hashes (Cancun on) or NULL */
     uint8_t *encoded;                /* msgpack of built.payload, to recognise it */
     size_t encoded_len;
     int64_t created_ms;

@@ -59,7 +59,9 @@ static void check_done(el_client_t *self);
 static int on_timer(zloop_t *loop, int timer_id, void *arg)
 {
     el_client_t *self = arg;
-    self->timer_id = -1;
+    /* a timer cancelled earlier in this loop pass may still fire once */
+    if (timer_id == self->timer_id)
+        self->timer_id = -1;
     int running;
     curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     check_done(self);
@@ -467,8 +469,12 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
         return;
     }
     json_t *ordered = json_array();
-    for (size_t i = 0; i < call->batch_n; i++)
+    json_t *errors = call->lenient ? json_array() : NULL;
+    for (size_t i = 0; i < call->batch_n; i++) {
         json_array_append_new(ordered, json_null());
+        if (errors)
+            json_array_append_new(errors, json_null());
+    }
     size_t found = 0;
     for (size_t i = 0; i < call->batch_n; i++) {
         json_t *m = json_array_get(*doc, i);
@@ -480,6 +486,11 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
             continue;
         if (read_member(m, resp) != 0) {
             if (call->lenient) {
+                json_t *e = json_object_get(m, "error");
+                if (e)
+                    json_array_set(errors, k, e);
+                else
+                    json_array_set_new(errors, k, json_string(resp->message));
                 resp->err = PROTO_OK;
                 resp->has_el_code = false;
                 resp->message[0] = '\0';
@@ -494,19 +505,22 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
     }
     if (found != call->batch_n) {
         json_decref(ordered);
+        json_decref(errors);
         resp->err = PROTO_EL_ERROR;
         snprintf(resp->message, sizeof resp->message, "batch responses do not match the requests");
         return;
     }
     json_decref(*doc);
-    *doc = ordered;
+    *doc = json_pack("[o,o]", ordered, errors ? errors : json_null());
     resp->result = ordered;
+    resp->member_errors = errors;
     resp->err = PROTO_OK;
 }
 
 static void finish(el_client_t *self, el_call_t *call, el_response_t *resp)
 {
     resp->latency_us = clock_mono_us() - call->start_us;
+    resp->endpoint = call->endpoint;
     if (resp->err != PROTO_OK) {
         self->stats.failures++;
         log_debug("el call %s failed: %s", call->method, resp->message);

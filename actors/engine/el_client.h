@@ -26,6 +26,9 @@ typedef struct {
     char message[256];
     json_t *result;        /* borrowed: valid during the callback only.
                               For a batch: the array of responses. */
+    json_t *member_errors; /* lenient batch: array of the members' error
+                              objects (null where the member succeeded) */
+    el_endpoint_t endpoint;
     int64_t latency_us;
 } el_response_t;
 

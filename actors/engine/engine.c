@@ -75,6 +75,7 @@ struct engine {
     block_cache_t *blocks;
     metrics_t *metrics;
     metrics_server_t *metrics_server;
+    uint64_t fc_generation;
     struct peer_rec *peers;
     uint64_t sync_current, sync_highest;
     /* lanes */
@@ -142,8 +143,11 @@ int engine_metrics_port(engine_t *self)
 }
 block_cache_t *engine_block_cache(engine_t *self) { return self->blocks; }
 
+uint64_t engine_fc_generation(engine_t *self) { return self->fc_generation; }
+
 void engine_fc_changed(engine_t *self)
 {
+    self->fc_generation++;
     if (self->config.state_dir && state_file_save(self->config.state_dir, &self->fc) != 0)
         log_error("cannot save the fork choice under %s: %s", self->config.state_dir,
                   strerror(errno));
@@ -438,11 +442,6 @@ static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
         req_free(req);
         return;
     }
-    if (self->shutting_down) {
-        send_error_now(self, routing, true, req->msg.id, PROTO_SHUTTING_DOWN, "the actor is stopping");
-        req_free(req);
-        return;
-    }
     req->op = proto_op_find(req->msg.op);
     req->def = req->op ? find_op(req->op->name) : NULL;
     if (!req->def) {
@@ -469,6 +468,11 @@ static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
     }
     log_debug("request %s id=%llu", req->op->name, (unsigned long long) req->msg.id);
 
+    if (self->shutting_down && req->op->lane != PROTO_LANE_MUTATION) {
+        send_error_now(self, routing, true, req->msg.id, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        req_free(req);
+        return;
+    }
     switch (req->op->lane) {
     case PROTO_LANE_NONE:
         req->def->handler(req);
@@ -481,6 +485,7 @@ static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
             return;
         }
         self->n_queries++;
+        req->generation = self->fc_generation;
         req->def->handler(req);
         return;
     case PROTO_LANE_MUTATION:
@@ -511,6 +516,12 @@ static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
         } else if (d->reply) {
             send_frames(self, routing, d->reply, d->reply_len);
         }
+        req_free(req);
+        return;
+    }
+    if (self->shutting_down) {
+        /* a retry of a finished request still got its stored reply above */
+        send_error_now(self, routing, true, req->msg.id, PROTO_SHUTTING_DOWN, "the actor is stopping");
         req_free(req);
         return;
     }
@@ -563,53 +574,59 @@ static int on_router(zloop_t *loop, zsock_t *reader, void *arg)
 
 /* --------------------------------------------------------------- health */
 
-static void fail_queue(engine_t *self, proto_err_t err, const char *message)
+/*  Answers every queued (not running) mutation with err. */
+static void drain_queue(engine_t *self, proto_err_t err, const char *message)
 {
-    /* no pump while failing them: it would start another recovery per reply */
     bool was = self->pumping;
     self->pumping = true;
     while (self->queue_head) {
         req_t *req = self->queue_head;
         self->queue_head = req->next;
-        if (!self->queue_head)
+        if (!self->queue_tail || self->queue_tail == req)
             self->queue_tail = NULL;
         self->queue_len--;
         req->next = NULL;
-        self->active = req;
         engine_reply_error(req, err, "%s", message);
     }
     self->pumping = was;
 }
 
-/*  The last fork choice goes to the client again after it comes back, so a
-    restarted client (or one that lost its head) sees what the actor set. */
-static void resend_fork_choice(engine_t *self)
+static void fail_queue(engine_t *self, proto_err_t err, const char *message)
 {
-    const op_def_t *def = find_op("update_forkchoice");
-    const proto_op_t *op = proto_op_find("update_forkchoice");
+    drain_queue(self, err, message);
+}
+
+/*  The last fork choice goes to the client again after it comes back, so a
+    restarted client (or one that lost its head) sees what the actor set.
+    The request reads the fork choice when it runs, not now; and when a
+    mutation is running or queued it is not needed: that one sends a full
+    fork choice itself. at_front: before anything queued (recovery). */
+static void resend_fork_choice(engine_t *self, bool at_front)
+{
+    static const op_def_t def = {"update_forkchoice", ops_resend_fork_choice};
+    if (!at_front && (self->active || self->queue_head))
+        return;
     req_t *req = calloc(1, sizeof *req);
-    proto_update_fc_args_t *a = calloc(1, sizeof *a);
-    if (!req || !a || !def || !op || !self->fc.has_head) {
+    if (!req || !self->fc.has_head) {
         free(req);
-        free(a);
         return;
     }
-    memcpy(a->head, self->fc.head, 32);
-    a->has_safe = self->fc.has_safe;
-    memcpy(a->safe, self->fc.safe, 32);
-    a->has_finalized = self->fc.has_finalized;
-    memcpy(a->finalized, self->fc.finalized, 32);
     req->engine = self;
-    req->op = op;
-    req->def = def;
-    req->args = a;
-    req->number = self->fc.finalized_number;
+    req->op = proto_op_find("update_forkchoice");
+    req->def = &def;
     req->start_us = clock_mono_us();
-    if (self->queue_tail)
-        self->queue_tail->next = req;
-    else
+    if (at_front) {
+        req->next = self->queue_head;
         self->queue_head = req;
-    self->queue_tail = req;
+        if (!self->queue_tail)
+            self->queue_tail = req;
+    } else {
+        if (self->queue_tail)
+            self->queue_tail->next = req;
+        else
+            self->queue_head = req;
+        self->queue_tail = req;
+    }
     self->queue_len++;
     log_info("re-sending the last fork choice to the execution client");
     pump(self);
@@ -629,25 +646,27 @@ static void set_state(engine_t *self, el_state_t next, const char *why)
     bool was_down = before == EL_STATE_OFFLINE || before == EL_STATE_AUTH_FAILED;
     if (was_down && (next == EL_STATE_SYNCED || next == EL_STATE_SYNCING)
         && self->fc_phase == FC_READY && !self->shutting_down)
-        resend_fork_choice(self);
+        resend_fork_choice(self, false);
 }
 
 void engine_note_el_result(engine_t *self, const el_response_t *resp)
 {
     switch (resp->err) {
     case PROTO_EL_UNAVAILABLE:
-    case PROTO_EL_TIMEOUT:
         set_state(self, EL_STATE_OFFLINE, resp->message);
         break;
     case PROTO_EL_AUTH_FAILED:
         set_state(self, EL_STATE_AUTH_FAILED, resp->message);
         break;
+    case PROTO_EL_TIMEOUT:      /* slow, not gone: one slow read says little */
     case PROTO_SHUTTING_DOWN:
         break;
     default:
-        /* it answered, authenticated: reachable */
-        if (self->el_state == EL_STATE_OFFLINE || self->el_state == EL_STATE_AUTH_FAILED
-            || self->el_state == EL_STATE_UNKNOWN)
+        /* an authenticated answer proves the client is back; the public
+           port answers without a JWT, so it proves nothing about auth */
+        if (resp->endpoint == EL_ENGINE
+            && (self->el_state == EL_STATE_OFFLINE || self->el_state == EL_STATE_AUTH_FAILED
+                || self->el_state == EL_STATE_UNKNOWN))
             set_state(self, EL_STATE_SYNCED, NULL);
         break;
     }
@@ -660,8 +679,8 @@ static void on_health_sync(void *ctx, el_response_t *resp)
         engine_note_el_result(self, resp);
         return;
     }
-    if (self->el_state == EL_STATE_AUTH_FAILED)
-        return; /* the public port answers without a JWT: that proves nothing */
+    if (self->el_state == EL_STATE_AUTH_FAILED || self->el_state == EL_STATE_OFFLINE)
+        return; /* only an authenticated answer ends these (check_caps) */
     if (json_is_object(resp->result)) {
         el_json_quantity(json_object_get(resp->result, "currentBlock"), &self->sync_current);
         el_json_quantity(json_object_get(resp->result, "highestBlock"), &self->sync_highest);
@@ -823,36 +842,50 @@ static void on_recovered(void *ctx, el_response_t *resp)
     json_t *r = resp->result;
     json_t *latest = json_array_get(r, 0);
     detect_forks(self, latest);
+    /* the client's own view first */
     fork_choice_t fc = {0};
+    block_hash_of(latest, fc.head);
+    fc.has_head = true;
+    fc.has_safe = block_hash_of(json_array_get(r, 1), fc.safe);
+    fc.has_finalized = block_hash_of(json_array_get(r, 2), fc.finalized)
+                       && el_json_quantity(json_object_get(json_array_get(r, 2), "number"),
+                                           &fc.finalized_number) == 0;
+    /* then each saved hash the client still knows wins: clients that keep
+       safe and finalized only in memory forget them on a restart */
+    bool from_file = false;
     uint8_t h[32];
-    const char *source = "the execution client's latest, safe and finalized blocks";
-    if (s_have_saved && block_hash_of(json_array_get(r, 3), h)) {
-        /* the saved head is still known to the client: trust the saved state */
-        fc = s_saved;
-        fc.has_safe = s_saved.has_safe && block_hash_of(json_array_get(r, 4), h);
-        fc.has_finalized = s_saved.has_finalized && block_hash_of(json_array_get(r, 5), h);
-        if (fc.has_finalized)
-            el_json_quantity(json_object_get(json_array_get(r, 5), "number"), &fc.finalized_number);
-        source = "the state file, checked against the execution client";
-    } else {
-        block_hash_of(latest, fc.head);
-        fc.has_head = true;
-        fc.has_safe = block_hash_of(json_array_get(r, 1), fc.safe);
-        fc.has_finalized = block_hash_of(json_array_get(r, 2), fc.finalized)
-                           && el_json_quantity(json_object_get(json_array_get(r, 2), "number"),
-                                               &fc.finalized_number) == 0;
+    uint64_t saved_number = 0;
+    if (s_have_saved && s_saved.has_head && block_hash_of(json_array_get(r, 3), h)) {
+        memcpy(fc.head, s_saved.head, 32);
+        from_file = true;
+    }
+    if (s_have_saved && s_saved.has_safe && block_hash_of(json_array_get(r, 4), h)) {
+        memcpy(fc.safe, s_saved.safe, 32);
+        fc.has_safe = from_file = true;
+    }
+    if (s_have_saved && s_saved.has_finalized && block_hash_of(json_array_get(r, 5), h)
+        && el_json_quantity(json_object_get(json_array_get(r, 5), "number"), &saved_number) == 0
+        && (!fc.has_finalized || saved_number >= fc.finalized_number)) {
+        memcpy(fc.finalized, s_saved.finalized, 32);
+        fc.finalized_number = saved_number;
+        fc.has_finalized = from_file = true;
     }
     fc.known = true;
     self->fc = fc;
     self->fc_phase = FC_READY;
     char hh[67], fh[67];
-    log_info("fork choice recovered from %s: head %s, finalized %s (%llu)", source,
+    log_info("fork choice recovered from %s: head %s, finalized %s (%llu)",
+             from_file ? "the state file, checked against the execution client"
+                       : "the execution client's latest, safe and finalized blocks",
              hex_encode(fc.head, 32, hh), fc.has_finalized ? hex_encode(fc.finalized, 32, fh) : "none",
              (unsigned long long) fc.finalized_number);
     engine_fc_changed(self);
     if (!self->caps_checked)
         check_caps(self);
-    pump(self);
+    if (from_file)
+        resend_fork_choice(self, true); /* the client may not know it: tell it first */
+    else
+        pump(self);
 }
 
 /*  Reads what the fork choice was: the state file when there is one (its
@@ -871,17 +904,17 @@ static void recover_fork_choice(engine_t *self)
         int rc = state_file_load(self->config.state_dir, &s_saved, err, sizeof err);
         if (rc < 0)
             log_warn("%s", err);
-        s_have_saved = rc == 1 && s_saved.has_head;
+        s_have_saved = rc == 1;
     }
     json_t *calls = json_pack("[[s,[s,b]],[s,[s,b]],[s,[s,b]]]", "eth_getBlockByNumber", "latest",
                               0, "eth_getBlockByNumber", "safe", 0, "eth_getBlockByNumber",
                               "finalized", 0);
     if (s_have_saved) {
-        const uint8_t *hashes[] = {s_saved.head, s_saved.has_safe ? s_saved.safe : s_saved.head,
-                                   s_saved.has_finalized ? s_saved.finalized : s_saved.head};
+        const bool has[] = {s_saved.has_head, s_saved.has_safe, s_saved.has_finalized};
+        const uint8_t *hashes[] = {s_saved.head, s_saved.safe, s_saved.finalized};
         for (int i = 0; i < 3; i++)
             json_array_append_new(calls, json_pack("[s,[o,b]]", "eth_getBlockByHash",
-                                                   el_json_hex(hashes[i], 32), 0));
+                                                   el_json_hex(has[i] ? hashes[i] : s_saved.head, 32), 0));
     }
     if (el_client_batch_lenient(self->el, EL_RPC, calls, on_recovered, self) != 0)
         self->fc_phase = FC_UNKNOWN;
@@ -971,7 +1004,7 @@ static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
     log_info("received %s: finishing %zu requests in flight, then stopping",
              strsignal((int) si.ssi_signo), busy(self));
     zloop_timer(loop, 10, 0, on_drain, self);
-    pump(self); /* mutations still queued get SHUTTING_DOWN now */
+    drain_queue(self, PROTO_SHUTTING_DOWN, "the actor is stopping"); /* not started: answer now */
     return 0;
 }
 

@@ -61,6 +61,10 @@ typedef struct {
 extern const op_def_t engine_ops[];
 extern const size_t engine_n_ops;
 
+/*  The actor's own update_forkchoice: re-sends the current fork choice
+    (read when it runs) after the client came back or at recovery. */
+void ops_resend_fork_choice(req_t *req);
+
 /*  The execution client's health, as `status` reports it. */
 typedef enum { EL_STATE_UNKNOWN = 0, EL_STATE_SYNCED, EL_STATE_SYNCING, EL_STATE_OFFLINE,
                EL_STATE_AUTH_FAILED } el_state_t;
@@ -85,6 +89,8 @@ struct req {
     uint8_t hash[32];       /* handler scratch */
     uint64_t number;        /* handler scratch */
     void *result;           /* handler scratch: result struct of op->result */
+    uint64_t generation;    /* engine_fc_generation() when a query started */
+    int attempts;           /* handler scratch: restarts of this request */
     struct dedupe_entry *dedupe;
     int64_t start_us;
     req_t *next;            /* mutation queue */
@@ -110,8 +116,10 @@ const fork_schedule_t *engine_schedule(engine_t *self);
 const client_profile_t *engine_profile(engine_t *self);
 payload_cache_t *engine_payload_cache(engine_t *self);
 block_cache_t *engine_block_cache(engine_t *self);
-/*  Records a fork choice change: persists it under --state-dir. */
+/*  Records a fork choice change: persists it under --state-dir and bumps
+    the generation that queries use to spot a reorg under them. */
 void engine_fc_changed(engine_t *self);
+uint64_t engine_fc_generation(engine_t *self);
 metrics_t *engine_metrics(engine_t *self);
 /*  The bound metrics port, or -1 when metrics are off. */
 int engine_metrics_port(engine_t *self);

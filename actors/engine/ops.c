@@ -181,7 +181,32 @@ static void attrs_key(const proto_build_block_args_t *a, const uint8_t parent[32
 
 static int build_fork(req_t *req) { return (int) json_integer_value(json_object_get(req->scratch, "fork")); }
 
-static void build_remember(req_t *req, json_t *payload_json, json_t *requests_json)
+/*  Blob versioned hashes (EIP-4844): 0x01 then the last 31 bytes of
+    sha256(commitment), from getPayload's blobsBundle. */
+static json_t *versioned_hashes(json_t *bundle)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(bundle, "commitments"), i, c) {
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (hex_decode_alloc(json_string_value(c), &bytes, &len) != 0)
+            continue;
+        uint8_t h[32];
+        struct sha256_ctx ctx;
+        sha256_init(&ctx);
+        sha256_update(&ctx, len, bytes);
+        sha256_digest(&ctx, 32, h);
+        h[0] = 0x01;
+        json_array_append_new(out, el_json_hex(h, 32));
+        free(bytes);
+    }
+    return out;
+}
+
+static void build_remember(req_t *req, json_t *payload_json, json_t *requests_json,
+                           json_t *blobs_bundle)
 {
     proto_build_block_args_t *a = req->args;
     proto_build_block_result_t *r = req->result;
@@ -199,6 +224,7 @@ static void build_remember(req_t *req, json_t *payload_json, json_t *requests_js
     proto_copy(req->op->result, &e->built, r);
     e->payload_json = json_incref(payload_json);
     e->requests_json = json_incref(requests_json);
+    e->versioned_json = e->fork >= FORK_CANCUN ? versioned_hashes(blobs_bundle) : NULL;
     proto_writer_t w;
     proto_writer_init(&w);
     proto_encode(&proto_payload_schema, &r->payload, &w.pk);
@@ -262,7 +288,7 @@ static void build_on_payload(void *ctx, el_response_t *resp)
         return;
     }
     json_t *reqs_json = build_fork(req) >= FORK_PRAGUE ? (requests ? json_incref(requests) : json_array()) : NULL;
-    build_remember(req, payload, reqs_json);
+    build_remember(req, payload, reqs_json, json_object_get(resp->result, "blobsBundle"));
     json_decref(reqs_json);
     metrics_t *m = engine_metrics(req->engine);
     count(req, "alys_engine_blocks_built_total");
@@ -338,6 +364,26 @@ static void build_send_fcu(req_t *req)
     engine_call(req, EL_ENGINE, fork_fcu_method((fork_t) fork), params, build_on_fcu);
 }
 
+static void build_on_parent(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    uint64_t number;
+    if (json_is_object(resp->result)
+        && el_json_quantity(json_object_get(resp->result, "number"), &number) == 0
+        && number <= fc->finalized_number) {
+        engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
+                           "parent block %llu is at or below the finalized block %llu: building on it "
+                           "would revert finalized blocks",
+                           (unsigned long long) number, (unsigned long long) fc->finalized_number);
+        return;
+    }
+    /* unknown parents are the client's to judge (it answers SYNCING) */
+    build_send_fcu(req);
+}
+
 static void op_build_block(req_t *req)
 {
     engine_t *e = req->engine;
@@ -356,6 +402,13 @@ static void op_build_block(req_t *req)
     char keyhex[67];
     req->scratch = json_pack("{s:i,s:s,s:b}", "fork", fork, "key", hex_encode(key, 32, keyhex),
                              "cached", 0);
+    if (memcmp(req->hash, fc->head, 32) != 0 && fc->has_finalized
+        && memcmp(req->hash, fc->finalized, 32) != 0) {
+        /* a parent other than the head: it may not be at or below finality */
+        engine_call(req, EL_RPC, "eth_getBlockByHash",
+                    json_pack("[o,b]", el_json_hex(req->hash, 32), 0), build_on_parent);
+        return;
+    }
     payload_entry_t *hit = payload_cache_by_attrs(engine_payload_cache(e), key, clock_mono_ms());
     if (hit && memcmp(fc->head, req->hash, 32) == 0) {
         /* same attributes on the same head: the build already runs */
@@ -399,6 +452,7 @@ static int np_input(req_t *req, np_input_t *in)
             in->payload = json_incref(hit->payload_json);
             memcpy(in->pbbr, hit->parent_beacon_block_root, 32);
             in->requests = hit->requests_json ? json_incref(hit->requests_json) : NULL;
+            in->versioned = hit->versioned_json ? json_incref(hit->versioned_json) : NULL;
             in->from_cache = true;
         }
     }
@@ -416,6 +470,9 @@ static int np_input(req_t *req, np_input_t *in)
     /* an explicit root from the request wins over the remembered one */
     if (a->has_parent_beacon_block_root)
         memcpy(in->pbbr, a->parent_beacon_block_root, 32);
+    if (in->versioned && a->n_versioned_hashes == 0)
+        return 0; /* remembered from the build */
+    json_decref(in->versioned);
     in->versioned = json_array();
     for (size_t i = 0; i < a->n_versioned_hashes; i++)
         json_array_append_new(in->versioned, el_json_hex(a->versioned_hashes[i], 32));
@@ -472,7 +529,7 @@ static void send_new_payload(req_t *req, np_input_t *in, el_callback_fn *cb)
         json_array_append_new(params, el_json_hex(in->pbbr, 32));
     }
     if (in->fork >= FORK_PRAGUE)
-        json_array_append(params, in->requests ? in->requests : json_array());
+        json_array_append_new(params, in->requests ? json_incref(in->requests) : json_array());
     req->scratch = json_pack("{s:i}", "fork", in->fork);
     engine_call(req, EL_ENGINE, fork_new_payload_method((fork_t) in->fork), params, cb);
 }
@@ -736,6 +793,9 @@ static void ufc_on_fcu(void *ctx, el_response_t *resp)
         engine_reply_error(req, err, "forkchoiceUpdated: %s", msg);
         return;
     }
+    if (syncing && !req->routing)
+        log_warn("the execution client answered SYNCING to the re-sent fork choice: it does not "
+                 "know our head; it must sync (or be given the blocks) before building works");
     proto_update_fc_result_t r = {.status = syncing ? "SYNCING" : "VALID"};
     memcpy(r.head, a->head, 32);
     memcpy(r.safe, a->has_safe ? a->safe : (fc->has_safe ? fc->safe : s_zero32), 32);
@@ -771,42 +831,114 @@ static void ufc_send(req_t *req)
                 json_pack("[o]", state), ufc_on_fcu);
 }
 
-static void ufc_on_finalized_block(void *ctx, el_response_t *resp)
+/*  Finality is the actor's to keep: the new finalized block must be on the
+    canonical chain, at or past the current one, and the head may not be at
+    or below it unless it is it. */
+static void ufc_on_canonical(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
     if (failed(req, resp, false))
         return;
     proto_update_fc_args_t *a = req->args;
-    char h[67];
-    if (json_is_null(resp->result)) {
-        engine_reply_error(req, PROTO_BLOCK_NOT_FOUND, "no finalized block %s",
-                           hexs(a->finalized, 32, h));
-        return;
-    }
-    if (el_json_quantity(json_object_get(resp->result, "number"), &req->number) != 0) {
-        engine_reply_error(req, PROTO_EL_ERROR, "block without a number");
-        return;
-    }
     const fork_choice_t *fc = engine_fork_choice(req->engine);
-    if (fc->has_finalized && req->number < fc->finalized_number) {
+    uint8_t h[32];
+    json_t *newf = json_array_get(resp->result, 0), *oldf = json_array_get(resp->result, 1);
+    bool new_ok = json_is_object(newf) && el_json_fixed(json_object_get(newf, "hash"), h, 32) == 0
+                  && memcmp(h, a->finalized, 32) == 0;
+    bool old_ok = !fc->has_finalized
+                  || (json_is_object(oldf) && el_json_fixed(json_object_get(oldf, "hash"), h, 32) == 0
+                      && memcmp(h, fc->finalized, 32) == 0);
+    if (!new_ok || !old_ok) {
         engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
-                           "finalized block %llu is behind the current finalized block %llu",
-                           (unsigned long long) req->number,
-                           (unsigned long long) fc->finalized_number);
+                           "the new finalized block %llu is not on the canonical chain that holds "
+                           "the current finalized block %llu",
+                           (unsigned long long) req->number, (unsigned long long) fc->finalized_number);
         return;
     }
     ufc_send(req);
+}
+
+static void ufc_on_blocks(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    proto_update_fc_args_t *a = req->args;
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    bool new_finalized = a->has_finalized && !(fc->has_finalized && memcmp(fc->finalized, a->finalized, 32) == 0);
+    json_t *head = json_array_get(resp->result, 0);
+    json_t *fin = json_array_get(resp->result, 1);
+    char h[67];
+    req->number = fc->finalized_number;
+    if (new_finalized) {
+        json_t *err = json_array_get(resp->member_errors, 1);
+        if (json_is_object(err)) {
+            engine_reply_error(req, PROTO_EL_ERROR, "eth_getBlockByHash: %s",
+                               json_string_value(json_object_get(err, "message")) ?: "error");
+            return;
+        }
+        if (!json_is_object(fin)) {
+            engine_reply_error(req, PROTO_BLOCK_NOT_FOUND, "no finalized block %s",
+                               hexs(a->finalized, 32, h));
+            return;
+        }
+        if (el_json_quantity(json_object_get(fin, "number"), &req->number) != 0) {
+            engine_reply_error(req, PROTO_EL_ERROR, "block without a number");
+            return;
+        }
+        if (fc->has_finalized && req->number <= fc->finalized_number) {
+            engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
+                               "finalized block %llu is not past the current finalized block %llu",
+                               (unsigned long long) req->number,
+                               (unsigned long long) fc->finalized_number);
+            return;
+        }
+    }
+    const uint8_t *final_hash = new_finalized ? a->finalized : fc->finalized;
+    uint64_t head_number;
+    if ((new_finalized || fc->has_finalized) && json_is_object(head)
+        && el_json_quantity(json_object_get(head, "number"), &head_number) == 0
+        && head_number <= req->number && memcmp(a->head, final_hash, 32) != 0) {
+        engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
+                           "head block %llu is at or below the finalized block %llu",
+                           (unsigned long long) head_number, (unsigned long long) req->number);
+        return;
+    }
+    if (!new_finalized) {
+        ufc_send(req);
+        return;
+    }
+    json_t *calls = json_pack("[[s,[o,b]],[s,[o,b]]]", "eth_getBlockByNumber", el_json_qty(req->number),
+                              0, "eth_getBlockByNumber", el_json_qty(fc->finalized_number), 0);
+    engine_batch_lenient(req, EL_RPC, calls, ufc_on_canonical);
 }
 
 static void op_update_forkchoice(req_t *req)
 {
     proto_update_fc_args_t *a = req->args;
     const fork_choice_t *fc = engine_fork_choice(req->engine);
-    if (a->has_finalized && !(fc->has_finalized && memcmp(fc->finalized, a->finalized, 32) == 0)) {
-        engine_call(req, EL_RPC, "eth_getBlockByHash",
-                    json_pack("[o,b]", el_json_hex(a->finalized, 32), 0), ufc_on_finalized_block);
+    const uint8_t *fin = a->has_finalized ? a->finalized : a->head;
+    json_t *calls = json_pack("[[s,[o,b]],[s,[o,b]]]", "eth_getBlockByHash", el_json_hex(a->head, 32),
+                              0, "eth_getBlockByHash", el_json_hex(fin, 32), 0);
+    (void) fc;
+    engine_batch_lenient(req, EL_RPC, calls, ufc_on_blocks);
+}
+
+/*  The actor's own re-send: the fork choice as it is when this runs. */
+void ops_resend_fork_choice(req_t *req)
+{
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    proto_update_fc_args_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        engine_reply_error(req, PROTO_INTERNAL, "out of memory");
         return;
     }
+    memcpy(a->head, fc->head, 32);
+    a->has_safe = fc->has_safe;
+    memcpy(a->safe, fc->safe, 32);
+    a->has_finalized = fc->has_finalized;
+    memcpy(a->finalized, fc->finalized, 32);
+    req->args = a;
     req->number = fc->finalized_number;
     ufc_send(req);
 }
@@ -846,9 +978,14 @@ static void get_block_done(req_t *req)
 {
     proto_get_block_args_t *a = req->args;
     proto_get_block_result_t *r = req->result;
-    /* by number or tag it is the canonical block now; keep number -> hash
-       only when it can no longer change (finalized) or was asked by number */
-    bool canonical = a->block.kind == PROTO_SEL_NUMBER || final_number(req, r->block.number);
+    /* number -> hash is kept only for blocks that can no longer change: a
+       finalized number asked by number with no fork choice change while the
+       query ran (a reorg could have replaced the answer), or the finalized
+       block itself */
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    bool canonical = (a->block.kind == PROTO_SEL_NUMBER && final_number(req, r->block.number)
+                      && req->generation == engine_fc_generation(req->engine))
+                     || (fc->has_finalized && memcmp(r->block.hash, fc->finalized, 32) == 0);
     block_cache_put(engine_block_cache(req->engine), &r->block, canonical);
     engine_reply_ok(req, req->op->result, r);
 }
@@ -877,7 +1014,7 @@ static void get_block_on_block(void *ctx, el_response_t *resp)
         return;
     }
     proto_get_block_result_t *r = alloc_result(req);
-    char err[PROTO_ERR_LEN];
+    char err[PROTO_ERR_LEN] = "out of memory";
     if (!r || el_json_decode(&proto_block_schema, resp->result, &r->block, err, sizeof err) != 0) {
         engine_reply_error(req, PROTO_EL_ERROR, "block from the execution client: %s", err);
         return;
@@ -922,6 +1059,13 @@ static void get_payload_on_bodies(void *ctx, el_response_t *resp)
     proto_get_payload_result_t *r = req->result;
     json_t *list = json_object_get(json_array_get(resp->result, 0), "transactions");
     size_t n = json_array_size(list);
+    if (n != req->number) {
+        engine_reply_error(req, PROTO_EL_ERROR,
+                           "execution client returned %zu transaction encodings for a block of %llu "
+                           "transactions (body unknown or pruned?)",
+                           n, (unsigned long long) req->number);
+        return;
+    }
     r->payload.transactions = calloc(n ? n : 1, sizeof(proto_data_t));
     if (!r->payload.transactions) {
         engine_reply_error(req, PROTO_INTERNAL, "out of memory");
@@ -959,6 +1103,11 @@ static void get_payload_on_block(void *ctx, el_response_t *resp)
         return;
     }
     proto_get_payload_result_t *r = alloc_result(req);
+    if (!r) {
+        proto_free(&proto_block_schema, &block);
+        engine_reply_error(req, PROTO_INTERNAL, "out of memory");
+        return;
+    }
     proto_payload_t *p = &r->payload;
     memcpy(p->parent_hash, block.parent_hash, 32);
     memcpy(p->fee_recipient, block.fee_recipient, 20);
@@ -983,6 +1132,7 @@ static void get_payload_on_block(void *ctx, el_response_t *resp)
     p->has_excess_blob_gas =
         el_json_quantity(json_object_get(resp->result, "excessBlobGas"), &p->excess_blob_gas) == 0;
     size_t n_tx = block.n_transactions;
+    req->number = n_tx;
     proto_free(&proto_block_schema, &block);
     if (n_tx == 0) {
         engine_reply_ok(req, req->op->result, r);
@@ -1115,25 +1265,47 @@ static void logs_next_chunk(req_t *req)
     engine_call(req, EL_RPC, "eth_getLogs", json_pack("[o]", f), logs_on_chunk);
 }
 
+/*  The range in numbers: tags resolved, `to` clamped to the latest block
+    (nothing exists past it), an empty answer for an empty range, and a
+    bound on how many blocks one request may scan. */
 static void logs_on_tags(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
     if (failed(req, resp, false))
         return;
     proto_get_logs_args_t *a = req->args;
-    uint64_t bounds[2];
+    uint64_t latest, bounds[2];
+    if (el_json_quantity(json_object_get(json_array_get(resp->result, 0), "number"), &latest) != 0) {
+        engine_reply_error(req, PROTO_EL_ERROR, "the execution client has no latest block");
+        return;
+    }
     const proto_selector_t *sel[2] = {&a->from_block, &a->to_block};
     for (int i = 0; i < 2; i++) {
         if (sel[i]->kind == PROTO_SEL_NUMBER) {
             bounds[i] = sel[i]->number;
             continue;
         }
-        json_t *b = json_array_get(resp->result, (size_t) i);
-        if (json_is_null(b) || el_json_quantity(json_object_get(b, "number"), &bounds[i]) != 0) {
+        json_t *b = json_array_get(resp->result, (size_t) i + 1);
+        if (!json_is_object(b) || el_json_quantity(json_object_get(b, "number"), &bounds[i]) != 0) {
             engine_reply_error(req, PROTO_BLOCK_NOT_FOUND, "no block for the %s tag '%s'",
-                               i ? "to_block" : "from_block", sel[i]->kind == PROTO_SEL_TAG ? sel[i]->tag : "latest");
+                               i ? "to_block" : "from_block", sel[i]->tag);
             return;
         }
+    }
+    if (bounds[1] > latest)
+        bounds[1] = latest;
+    if (bounds[0] > bounds[1]) {
+        json_t *none = json_array();
+        logs_reply(req, none);
+        json_decref(none);
+        return;
+    }
+    uint64_t limit = engine_config(req->engine)->logs_chunk * 100;
+    if (bounds[1] - bounds[0] + 1 > limit) {
+        engine_reply_error(req, PROTO_BAD_REQUEST,
+                           "a range of %llu blocks is more than %llu: ask for smaller ranges",
+                           (unsigned long long) (bounds[1] - bounds[0] + 1), (unsigned long long) limit);
+        return;
     }
     json_object_set_new(req->scratch, "next", json_integer((json_int_t) bounds[0]));
     json_object_set_new(req->scratch, "to", json_integer((json_int_t) bounds[1]));
@@ -1189,15 +1361,14 @@ static void op_get_logs(req_t *req)
     }
     req->scratch = json_pack("{s:[],s:o,s:I,s:I}", "logs", "filter", f, "next", (json_int_t) 0, "to",
                              (json_int_t) 0);
-    if (from.kind == PROTO_SEL_NUMBER && to.kind == PROTO_SEL_NUMBER) {
-        json_object_set_new(req->scratch, "next", json_integer((json_int_t) from.number));
-        json_object_set_new(req->scratch, "to", json_integer((json_int_t) to.number));
-        logs_next_chunk(req);
-        return;
-    }
-    /* resolve tags to numbers in one batch, so the range can be split */
-    json_t *calls = json_pack("[[s,[o,b]],[s,[o,b]]]", "eth_getBlockByNumber", selector_json(&from), 0,
-                              "eth_getBlockByNumber", selector_json(&to), 0);
+    /* the latest block and any tags, in one batch, so the range can be split */
+    json_t *calls = json_pack("[[s,[s,b]]]", "eth_getBlockByNumber", "latest", 0);
+    const proto_selector_t *sel[2] = {&from, &to};
+    for (int i = 0; i < 2; i++)
+        json_array_append_new(calls, json_pack("[s,[o,b]]", "eth_getBlockByNumber",
+                                               sel[i]->kind == PROTO_SEL_TAG ? selector_json(sel[i])
+                                                                             : json_string("latest"),
+                                               0));
     engine_batch(req, EL_RPC, calls, logs_on_tags);
 }
 
@@ -1207,6 +1378,8 @@ static void op_get_logs(req_t *req)
     a client without eth_getBlockReceipts gets one more batch of
     eth_getTransactionReceipt, never one call per transaction. Then the raw
     transactions from engine_getPayloadBodiesByHashV1. */
+
+static void op_get_block_with_receipts(req_t *req);
 
 static void bwr_reply(req_t *req)
 {
@@ -1248,8 +1421,17 @@ static void bwr_have_receipts(req_t *req, json_t *receipts)
         }
         r->n_receipts = i + 1;
         if (memcmp(r->receipts[i].block_hash, r->block.hash, 32) != 0) {
+            proto_block_sel_args_t *a = req->args;
+            if (req->attempts++ == 0 && a->block.kind != PROTO_SEL_HASH) {
+                /* the chain moved between the two lookups: ask again by hash */
+                a->block.kind = PROTO_SEL_HASH;
+                memcpy(a->block.hash, r->block.hash, 32);
+                proto_free(req->op->result, r);
+                op_get_block_with_receipts(req);
+                return;
+            }
             engine_reply_error(req, PROTO_EL_ERROR,
-                               "receipt %zu belongs to another block (the chain moved): retry", i);
+                               "receipt %zu belongs to another block than the one asked for", i);
             return;
         }
     }
@@ -1277,14 +1459,25 @@ static void bwr_on_batch(void *ctx, el_response_t *resp)
     proto_block_sel_args_t *a = req->args;
     json_t *block = json_array_get(resp->result, 0);
     json_t *receipts = json_array_get(resp->result, 1);
+    json_t *block_err = json_array_get(resp->member_errors, 0);
     char buf[80];
+    if (json_is_object(block_err)) {
+        json_t *code = json_object_get(block_err, "code");
+        const char *msg = json_string_value(json_object_get(block_err, "message"));
+        el_response_t e = {.err = PROTO_EL_ERROR, .has_el_code = json_is_integer(code),
+                           .el_code = json_integer_value(code)};
+        snprintf(e.message, sizeof e.message, "execution client error %lld: %s",
+                 (long long) e.el_code, msg ? msg : "(no message)");
+        engine_reply_el_error(req, &e);
+        return;
+    }
     if (!json_is_object(block)) {
         engine_reply_error(req, PROTO_BLOCK_NOT_FOUND, "no block %s",
                            selector_text(&a->block, buf, sizeof buf));
         return;
     }
     proto_block_receipts_result_t *r = alloc_result(req);
-    char err[PROTO_ERR_LEN];
+    char err[PROTO_ERR_LEN] = "out of memory";
     if (!r || el_json_decode(&proto_block_schema, block, &r->block, err, sizeof err) != 0) {
         engine_reply_error(req, PROTO_EL_ERROR, "block from the execution client: %s", err);
         return;

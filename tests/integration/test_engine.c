@@ -427,6 +427,13 @@ START_TEST(test_update_forkchoice)
     a.has_finalized = true;
     memcpy(a.finalized, s_hashes[3], 32);
     call_err(peer, "update_forkchoice", &a, PROTO_FINALIZED_CONFLICT);
+    /* a head below the finalized block, or a build on such a parent, would
+       revert finalized blocks */
+    memcpy(a.head, s_hashes[5], 32);
+    call_err(peer, "update_forkchoice", &a, PROTO_FINALIZED_CONFLICT);
+    proto_build_block_args_t bb = {.timestamp = s_next_ts + 500, .has_parent = true};
+    memcpy(bb.parent, s_hashes[5], 32);
+    call_err(peer, "build_block", &bb, PROTO_FINALIZED_CONFLICT);
     /* an unknown head: the client cannot validate it */
     memset(a.head, 0x55, 32);
     a.has_finalized = false;
@@ -663,6 +670,10 @@ START_TEST(test_wrong_jwt)
     ck_assert(!r.ok && r.error == PROTO_EL_AUTH_FAILED && !r.retryable);
     ck_assert_ptr_nonnull(strstr(r.message, "JWT secret does not match"));
     proto_reply_release(&r);
+    /* reads from the public port work without the JWT; they must not make
+       the actor believe the client accepts its JWT again */
+    proto_get_block_args_t g = {.block = {.kind = PROTO_SEL_TAG, .tag = "latest"}};
+    call_ok(peer, "get_block", &g, NULL);
     proto_status_result_t st = {0};
     call_ok(peer, "status", NULL, &st);
     ck_assert_str_eq(st.el.state, "auth_failed");
@@ -809,6 +820,22 @@ START_TEST(test_revert_and_rebuild)
     call_ok(peer, "get_block", &g, &b);
     ck_assert_mem_eq(b.block.hash, new_head, 32);
     proto_free(proto_op_find("get_block")->result, &b);
+
+    /* once the new block is final, asking for the orphan by hash must not
+       make it the answer for its number */
+    proto_block_hash_t fa;
+    memcpy(fa.block_hash, new_head, 32);
+    call_ok(peer, "finalize_block", &fa, NULL);
+    proto_get_block_args_t orphan = {.block = {.kind = PROTO_SEL_HASH}};
+    memcpy(orphan.block.hash, old_head, 32);
+    proto_reply_t orep;
+    ck_assert_int_eq(peer_call(peer, "get_block", &orphan, &orep, CALL_TIMEOUT_MS), 0);
+    proto_reply_release(&orep);
+    for (int i = 0; i < 2; i++) {
+        call_ok(peer, "get_block", &g, &b);
+        ck_assert_mem_eq(b.block.hash, new_head, 32);
+        proto_free(proto_op_find("get_block")->result, &b);
+    }
 
     /* finalized blocks and unknown blocks cannot be reverted */
     proto_status_result_t st = status_now(peer);
