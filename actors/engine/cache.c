@@ -1,5 +1,6 @@
 #include "cache.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
@@ -169,6 +170,8 @@ typedef struct {
 typedef struct bnode {
     bkey_t key;
     proto_block_t block;
+    uint8_t *encoded;
+    size_t encoded_len;
     UT_hash_handle hh;
 } bnode_t;
 
@@ -197,6 +200,7 @@ static void bnode_free(block_cache_t *self, bnode_t *n)
 {
     HASH_DEL(self->blocks, n);
     proto_free(&proto_block_schema, &n->block);
+    free(n->encoded);
     free(n);
     self->stats.entries = HASH_COUNT(self->blocks);
 }
@@ -316,6 +320,26 @@ void block_cache_cut_numbers(block_cache_t *self, uint64_t from)
             free(n);
         }
     }
+}
+
+const uint8_t *block_cache_encoded(const proto_block_t *b, size_t *len)
+{
+    bnode_t *n = (bnode_t *) ((uint8_t *) b - offsetof(bnode_t, block));
+    if (!n->encoded) {
+        proto_writer_t w;
+        proto_writer_init(&w);
+        msgpack_pack_map(&w.pk, 1);
+        proto_pack_str(&w.pk, "block");
+        proto_encode(&proto_block_schema, &n->block, &w.pk);
+        n->encoded = malloc(w.sbuf.size);
+        if (n->encoded) {
+            memcpy(n->encoded, w.sbuf.data, w.sbuf.size);
+            n->encoded_len = w.sbuf.size;
+        }
+        proto_writer_release(&w);
+    }
+    *len = n->encoded_len;
+    return n->encoded;
 }
 
 void block_cache_stats(const block_cache_t *self, cache_stats_t *out) { *out = self->stats; }

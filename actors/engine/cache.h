@@ -70,6 +70,10 @@ void block_cache_put(block_cache_t *self, const proto_block_t *block, bool canon
 /*  Returns a borrowed block or NULL, counting a hit or miss. */
 const proto_block_t *block_cache_get(block_cache_t *self, const uint8_t hash[32], bool full);
 const proto_block_t *block_cache_get_number(block_cache_t *self, uint64_t number, bool full);
+/*  The msgpack of the get_block result {block: b} for a block that
+    block_cache_get returned, encoded on first use and kept with it: a block
+    by hash never changes, so a cache hit encodes nothing. */
+const uint8_t *block_cache_encoded(const proto_block_t *b, size_t *len);
 /*  Forgets number → hash for every number >= from (revert, reorg). */
 void block_cache_cut_numbers(block_cache_t *self, uint64_t from);
 void block_cache_stats(const block_cache_t *self, cache_stats_t *out);

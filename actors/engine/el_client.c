@@ -14,11 +14,20 @@
 #define POOL_MAX 64
 #define MAX_RESPONSE_DEFAULT (64u * 1024 * 1024)
 
+/*  A request header list shared by the calls made while it was current: the
+    Authorization line changes once a second (a fresh iat), and a list lives
+    until the last transfer that uses it ends. */
+typedef struct hdr {
+    struct curl_slist *list;
+    int refs;
+    bool current;
+} hdr_t;
+
 typedef struct el_call el_call_t;
 struct el_call {
     el_client_t *client;
     CURL *easy;
-    struct curl_slist *headers;
+    hdr_t *hdr;
     char *body;
     char *resp;
     size_t resp_len, resp_cap;
@@ -45,8 +54,12 @@ struct el_client {
     uint64_t next_id;
     el_call_t *calls; /* in flight */
     size_t n_calls;
-    CURL *pool[POOL_MAX];
-    size_t n_pool;
+    /*  idle easy handles per endpoint, still configured for it: a reused
+        handle needs only the per-call options */
+    CURL *pool[2][POOL_MAX];
+    size_t n_pool[2];
+    hdr_t *hdr[2];
+    char auth_line[512];
     el_client_stats_t stats;
     el_observer_fn *observer;
     void *observer_ctx;
@@ -158,8 +171,17 @@ void el_client_destroy(el_client_t **self_p)
     el_client_t *self = *self_p;
     if (self->calls)
         el_client_abort_all(self, PROTO_SHUTTING_DOWN, "the actor is stopping");
-    for (size_t i = 0; i < self->n_pool; i++)
-        curl_easy_cleanup(self->pool[i]);
+    for (int ep = 0; ep < 2; ep++) {
+        for (size_t i = 0; i < self->n_pool[ep]; i++)
+            curl_easy_cleanup(self->pool[ep][i]);
+        if (self->hdr[ep]) {
+            self->hdr[ep]->current = false;
+            if (self->hdr[ep]->refs == 0) {
+                curl_slist_free_all(self->hdr[ep]->list);
+                free(self->hdr[ep]);
+            }
+        }
+    }
     if (self->multi)
         curl_multi_cleanup(self->multi);
     if (self->timer_id >= 0)
@@ -209,17 +231,68 @@ static void call_free(el_call_t *call)
 {
     el_client_t *self = call->client;
     if (call->easy) {
-        if (self->n_pool < POOL_MAX) {
-            curl_easy_reset(call->easy);
-            self->pool[self->n_pool++] = call->easy;
-        } else {
+        if (self->n_pool[call->endpoint] < POOL_MAX)
+            self->pool[call->endpoint][self->n_pool[call->endpoint]++] = call->easy;
+        else
             curl_easy_cleanup(call->easy);
-        }
     }
-    curl_slist_free_all(call->headers);
+    if (call->hdr && --call->hdr->refs == 0 && !call->hdr->current) {
+        curl_slist_free_all(call->hdr->list);
+        free(call->hdr);
+    }
     free(call->body);
     free(call->resp);
     free(call);
+}
+
+/*  The endpoint's current header list, renewed when the JWT changes. */
+static hdr_t *current_headers(el_client_t *self, el_endpoint_t endpoint)
+{
+    const char *auth = NULL;
+    if (endpoint == EL_ENGINE && self->jwt) {
+        auth = jwt_auth_header(self->jwt, time(NULL));
+        if (auth && self->hdr[endpoint] && strcmp(auth, self->auth_line) == 0)
+            return self->hdr[endpoint];
+    } else if (self->hdr[endpoint]) {
+        return self->hdr[endpoint];
+    }
+    hdr_t *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->list = curl_slist_append(NULL, "Content-Type: application/json");
+    h->list = curl_slist_append(h->list, "Expect:");
+    if (auth) {
+        h->list = curl_slist_append(h->list, auth);
+        snprintf(self->auth_line, sizeof self->auth_line, "%s", auth);
+    }
+    h->current = true;
+    hdr_t *old = self->hdr[endpoint];
+    if (old) {
+        old->current = false;
+        if (old->refs == 0) {
+            curl_slist_free_all(old->list);
+            free(old);
+        }
+    }
+    self->hdr[endpoint] = h;
+    return h;
+}
+
+/*  A new easy handle with everything that does not change per call. */
+static CURL *new_handle(el_client_t *self, el_endpoint_t endpoint)
+{
+    CURL *e = curl_easy_init();
+    if (!e)
+        return NULL;
+    curl_easy_setopt(e, CURLOPT_URL, self->url[endpoint]);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* loopback: no proxy lookups per request */
+    return e;
 }
 
 static json_t *rpc_request(uint64_t id, const char *method, json_t *params)
@@ -249,33 +322,23 @@ static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, 
         call->timeout_ms = 1;
     call->body = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    call->easy = self->n_pool ? self->pool[--self->n_pool] : curl_easy_init();
-    call->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    call->headers = curl_slist_append(call->headers, "Expect:");
-    if (endpoint == EL_ENGINE && self->jwt) {
-        const char *auth = jwt_auth_header(self->jwt, time(NULL));
-        if (auth)
-            call->headers = curl_slist_append(call->headers, auth);
-    }
-    if (!call->body || !call->easy || !call->headers) {
+    call->easy = self->n_pool[endpoint] ? self->pool[endpoint][--self->n_pool[endpoint]]
+                                        : new_handle(self, endpoint);
+    call->hdr = current_headers(self, endpoint);
+    if (call->hdr)
+        call->hdr->refs++;
+    if (!call->body || !call->easy || !call->hdr) {
         call_free(call);
         return -1;
     }
     CURL *e = call->easy;
-    curl_easy_setopt(e, CURLOPT_URL, self->url[endpoint]);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(call->body));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->hdr->list);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(e, CURLOPT_PRIVATE, call);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) call->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (call->timeout_ms < 2000 ? call->timeout_ms : 2000));
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     call->start_us = clock_mono_us();
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
         call_free(call);

@@ -282,6 +282,15 @@ void engine_reply_ok(req_t *req, const proto_schema_t *schema, const void *resul
     finish(req, (const uint8_t *) w->sbuf.data, w->sbuf.size, true, PROTO_OK);
 }
 
+void engine_reply_ok_encoded(req_t *req, const uint8_t *result, size_t len)
+{
+    proto_writer_t *w = &req->engine->writer;
+    proto_writer_reset(w);
+    proto_reply_ok_begin(&w->pk, true, req->msg.id);
+    msgpack_sbuffer_write(&w->sbuf, (const char *) result, len);
+    finish(req, (const uint8_t *) w->sbuf.data, w->sbuf.size, true, PROTO_OK);
+}
+
 static void reply_error(req_t *req, proto_err_t err, const char *message, bool has_el_code,
                         int64_t el_code)
 {
@@ -422,7 +431,7 @@ static void note_peer(engine_t *self, zframe_t *routing)
     p->requests++;
 }
 
-static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
+static void handle_request(engine_t *self, zframe_t *routing, const uint8_t *body, size_t body_len)
 {
     self->requests++;
     note_peer(self, routing);
@@ -435,7 +444,7 @@ static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
     req->engine = self;
     req->routing = routing;
     req->start_us = clock_mono_us();
-    proto_err_t rc = proto_request_decode(zframe_data(body), zframe_size(body),
+    proto_err_t rc = proto_request_decode(body, body_len,
                                           self->config.max_frame, &req->msg, err, sizeof err);
     if (rc != PROTO_OK) {
         send_error_now(self, routing, req->msg.has_id, req->msg.id, rc, err);
@@ -466,6 +475,10 @@ static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
             return;
         }
     }
+    /* everything needed is copied out: the frame (which points into the
+       received message) goes now */
+    proto_frame_destroy(&req->msg.frame);
+    req->msg.args = NULL;
     log_debug("request %s id=%llu", req->op->name, (unsigned long long) req->msg.id);
 
     if (self->shutting_down && req->op->lane != PROTO_LANE_MUTATION) {
@@ -498,7 +511,7 @@ static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
     key.rid_len = (uint8_t) (zframe_size(routing) > 255 ? 255 : zframe_size(routing));
     memcpy(key.rid, zframe_data(routing), key.rid_len);
     key.id = req->msg.id;
-    uint64_t body_hash = fnv1a(zframe_data(body), zframe_size(body));
+    uint64_t body_hash = fnv1a(body, body_len);
     dedupe_entry_t *d = NULL;
     HASH_FIND(hh, self->dedupe, &key, sizeof key, d);
     if (d && d->state == DEDUPE_DONE && d->expires_ms <= clock_mono_ms()) {
@@ -548,26 +561,47 @@ static void handle_request(engine_t *self, zframe_t *routing, zframe_t *body)
     pump(self);
 }
 
+/*  Reads what is waiting, up to a batch, with zmq_msg_t (no per-frame
+    allocations): [routing id][empty][body] is a request; any other shape
+    cannot be answered reliably and is dropped and counted. */
 static int on_router(zloop_t *loop, zsock_t *reader, void *arg)
 {
     engine_t *self = arg;
+    void *sock = zsock_resolve(reader);
     for (int i = 0; i < 256; i++) {
-        zmsg_t *msg = zmsg_recv(reader);
-        if (!msg)
-            break; /* EAGAIN: receive timeout is 0 */
-        zframe_t *routing = zmsg_pop(msg);
-        zframe_t *delim = zmsg_pop(msg);
-        zframe_t *body = zmsg_pop(msg);
-        if (!routing || !delim || zframe_size(delim) != 0 || !body || zmsg_size(msg) != 0) {
+        zmq_msg_t part[3];
+        zmq_msg_init(&part[0]);
+        if (zmq_msg_recv(&part[0], sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part[0]);
+            break;
+        }
+        int n = 1;
+        bool more = zmq_msg_more(&part[0]), extra = false;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, sock, 0) < 0) {
+                zmq_msg_close(&m);
+                break;
+            }
+            more = zmq_msg_more(&m);
+            if (n < 3)
+                part[n++] = m;
+            else {
+                zmq_msg_close(&m);
+                extra = true;
+            }
+        }
+        if (n != 3 || extra || zmq_msg_size(&part[1]) != 0) {
             self->dropped_envelopes++;
             log_debug("dropped a message with a malformed envelope");
-            zframe_destroy(&routing);
         } else {
-            handle_request(self, routing, body);
+            zframe_t *routing = zframe_new(zmq_msg_data(&part[0]), zmq_msg_size(&part[0]));
+            if (routing)
+                handle_request(self, routing, zmq_msg_data(&part[2]), zmq_msg_size(&part[2]));
         }
-        zframe_destroy(&delim);
-        zframe_destroy(&body);
-        zmsg_destroy(&msg);
+        for (int k = 0; k < n; k++)
+            zmq_msg_close(&part[k]);
     }
     return 0;
 }

@@ -139,6 +139,8 @@ int engine_batch_lenient(req_t *req, el_endpoint_t endpoint, json_t *calls, el_c
 void engine_note_el_result(engine_t *self, const el_response_t *resp);
 
 void engine_reply_ok(req_t *req, const proto_schema_t *schema, const void *result);
+/*  Replies with a result map that is already msgpack. */
+void engine_reply_ok_encoded(req_t *req, const uint8_t *result, size_t len);
 void engine_reply_error(req_t *req, proto_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /*  Replies with the execution client's error (code, message, el_code). */

@@ -1037,11 +1037,10 @@ static void op_get_block(req_t *req)
         hit = block_cache_get(cache, a->block.hash, a->full_transactions);
     else if (a->block.kind == PROTO_SEL_NUMBER && final_number(req, a->block.number))
         hit = block_cache_get_number(cache, a->block.number, a->full_transactions);
-    if (hit) {
-        /* encode straight from the cache: the reply does not own the block */
-        proto_get_block_result_t view;
-        memcpy(&view.block, hit, sizeof view.block);
-        engine_reply_ok(req, req->op->result, &view);
+    size_t len;
+    const uint8_t *encoded = hit ? block_cache_encoded(hit, &len) : NULL;
+    if (encoded) {
+        engine_reply_ok_encoded(req, encoded, len);
         return;
     }
     const char *method;
