@@ -301,12 +301,13 @@ static json_t *rpc_request(uint64_t id, const char *method, json_t *params)
                      method, "params", params ? params : json_array());
 }
 
-static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, json_t *body,
+/*  Starts a transfer of `text` (taken over; NULL fails). */
+static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, char *text,
                  size_t batch_n, uint64_t first_id, bool lenient, el_callback_fn *cb, void *ctx)
 {
     el_call_t *call = calloc(1, sizeof *call);
     if (!call) {
-        json_decref(body);
+        free(text);
         return -1;
     }
     call->client = self;
@@ -320,8 +321,7 @@ static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, 
     call->timeout_ms = (int) (el_method_timeout_ms(method) * self->multiplier);
     if (call->timeout_ms < 1)
         call->timeout_ms = 1;
-    call->body = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
+    call->body = text;
     call->easy = self->n_pool[endpoint] ? self->pool[endpoint][--self->n_pool[endpoint]]
                                         : new_handle(self, endpoint);
     call->hdr = current_headers(self, endpoint);
@@ -361,7 +361,20 @@ int el_client_call(el_client_t *self, el_endpoint_t endpoint, const char *method
     json_t *body = rpc_request(id, method, params);
     if (!body)
         return -1;
-    return start(self, endpoint, method, body, 0, id, false, cb, ctx);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return start(self, endpoint, method, text, 0, id, false, cb, ctx);
+}
+
+int el_client_call_text(el_client_t *self, el_endpoint_t endpoint, const char *method,
+                        const char *params_text, el_callback_fn *cb, void *ctx)
+{
+    uint64_t id = self->next_id++;
+    char *text = NULL;
+    if (asprintf(&text, "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"%s\",\"params\":%s}",
+                 (unsigned long long) id, method, params_text) < 0)
+        return -1;
+    return start(self, endpoint, method, text, 0, id, false, cb, ctx);
 }
 
 static int batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls, bool lenient,
@@ -383,7 +396,9 @@ static int batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls, bool 
                                                 json_incref(params)));
     }
     json_decref(calls);
-    return start(self, endpoint, "batch", body, n, first, lenient, cb, ctx);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    return start(self, endpoint, "batch", text, n, first, lenient, cb, ctx);
 }
 
 int el_client_batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls,
@@ -584,6 +599,8 @@ static void finish(el_client_t *self, el_call_t *call, el_response_t *resp)
 {
     resp->latency_us = clock_mono_us() - call->start_us;
     resp->endpoint = call->endpoint;
+    resp->body = call->resp;
+    resp->body_len = call->resp_len;
     if (resp->err != PROTO_OK) {
         self->stats.failures++;
         log_debug("el call %s failed: %s", call->method, resp->message);

@@ -29,6 +29,8 @@ typedef struct {
     json_t *member_errors; /* lenient batch: array of the members' error
                               objects (null where the member succeeded) */
     el_endpoint_t endpoint;
+    const char *body;      /* the raw answer (borrowed, during the callback) */
+    size_t body_len;
     int64_t latency_us;
 } el_response_t;
 
@@ -56,6 +58,11 @@ int el_method_timeout_ms(const char *method);
     -1 when the call could not even start (the callback is then not called). */
 int el_client_call(el_client_t *self, el_endpoint_t endpoint, const char *method,
                    json_t *params, el_callback_fn *cb, void *ctx);
+
+/*  The same with params already serialized as a JSON array, for a value
+    that is passed on verbatim (a payload as the client produced it). */
+int el_client_call_text(el_client_t *self, el_endpoint_t endpoint, const char *method,
+                        const char *params_text, el_callback_fn *cb, void *ctx);
 
 /*  Starts a JSON-RPC batch: `calls` (stolen) is an array of [method, params]
     pairs. On success resp->result is an array of the results in call order;

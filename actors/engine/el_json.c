@@ -279,3 +279,56 @@ json_t *el_json_encode(const proto_schema_t *schema, const void *obj)
     }
     return out;
 }
+
+/*  Skips a JSON string starting at p (at its quote); returns the index after
+    its closing quote, or len. */
+static size_t skip_string(const char *s, size_t len, size_t p)
+{
+    for (p++; p < len; p++) {
+        if (s[p] == '\\')
+            p++;
+        else if (s[p] == '"')
+            return p + 1;
+    }
+    return len;
+}
+
+int el_json_member_text(const char *s, size_t len, const char *key, size_t *off, size_t *n)
+{
+    size_t klen = strlen(key);
+    for (size_t p = 0; p < len; p++) {
+        if (s[p] != '"')
+            continue;
+        size_t end = skip_string(s, len, p);
+        bool match = end - p == klen + 2 && memcmp(s + p + 1, key, klen) == 0;
+        p = end - 1;
+        if (!match)
+            continue;
+        size_t q = end;
+        while (q < len && (s[q] == ' ' || s[q] == '\t' || s[q] == '\n' || s[q] == '\r'))
+            q++;
+        if (q >= len || s[q] != ':')
+            continue; /* a string value equal to the key, not the key */
+        q++;
+        while (q < len && (s[q] == ' ' || s[q] == '\t' || s[q] == '\n' || s[q] == '\r'))
+            q++;
+        if (q >= len || (s[q] != '{' && s[q] != '['))
+            return -1;
+        int depth = 0;
+        for (size_t r = q; r < len; r++) {
+            if (s[r] == '"') {
+                r = skip_string(s, len, r) - 1;
+            } else if (s[r] == '{' || s[r] == '[') {
+                depth++;
+            } else if (s[r] == '}' || s[r] == ']') {
+                if (--depth == 0) {
+                    *off = q;
+                    *n = r + 1 - q;
+                    return 0;
+                }
+            }
+        }
+        return -1;
+    }
+    return -1;
+}

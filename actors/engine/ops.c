@@ -206,7 +206,7 @@ static json_t *versioned_hashes(json_t *bundle)
 }
 
 static void build_remember(req_t *req, json_t *payload_json, json_t *requests_json,
-                           json_t *blobs_bundle)
+                           json_t *blobs_bundle, const el_response_t *resp)
 {
     proto_build_block_args_t *a = req->args;
     proto_build_block_result_t *r = req->result;
@@ -223,6 +223,9 @@ static void build_remember(req_t *req, json_t *payload_json, json_t *requests_js
            a->has_parent_beacon_block_root ? a->parent_beacon_block_root : s_zero32, 32);
     proto_copy(req->op->result, &e->built, r);
     e->payload_json = json_incref(payload_json);
+    size_t off, len;
+    if (resp->body && el_json_member_text(resp->body, resp->body_len, "executionPayload", &off, &len) == 0)
+        e->payload_text = strndup(resp->body + off, len);
     e->requests_json = json_incref(requests_json);
     e->versioned_json = e->fork >= FORK_CANCUN ? versioned_hashes(blobs_bundle) : NULL;
     proto_writer_t w;
@@ -288,7 +291,7 @@ static void build_on_payload(void *ctx, el_response_t *resp)
         return;
     }
     json_t *reqs_json = build_fork(req) >= FORK_PRAGUE ? (requests ? json_incref(requests) : json_array()) : NULL;
-    build_remember(req, payload, reqs_json, json_object_get(resp->result, "blobsBundle"));
+    build_remember(req, payload, reqs_json, json_object_get(resp->result, "blobsBundle"), resp);
     json_decref(reqs_json);
     metrics_t *m = engine_metrics(req->engine);
     count(req, "alys_engine_blocks_built_total");
@@ -431,6 +434,7 @@ typedef struct {
     uint8_t pbbr[32];
     json_t *versioned;      /* new reference */
     json_t *requests;       /* new reference or NULL */
+    const char *payload_text; /* the payload as the client wrote it (borrowed) */
     bool from_cache;
 } np_input_t;
 
@@ -450,6 +454,7 @@ static int np_input(req_t *req, np_input_t *in)
         proto_writer_release(&w);
         if (same && hit->fork == in->fork) {
             in->payload = json_incref(hit->payload_json);
+            in->payload_text = hit->payload_text;
             memcpy(in->pbbr, hit->parent_beacon_block_root, 32);
             in->requests = hit->requests_json ? json_incref(hit->requests_json) : NULL;
             in->versioned = hit->versioned_json ? json_incref(hit->versioned_json) : NULL;
@@ -523,6 +528,33 @@ static int check_payload(req_t *req, const np_input_t *in)
 
 static void send_new_payload(req_t *req, np_input_t *in, el_callback_fn *cb)
 {
+    if (in->payload_text && !engine_aborting(req->engine)) {
+        /* a payload this actor built goes back exactly as the client wrote
+           it: no re-encoding, and nothing lost in a round trip */
+        char *versioned = in->fork >= FORK_CANCUN ? json_dumps(in->versioned, JSON_COMPACT) : NULL;
+        char *requests = in->fork >= FORK_PRAGUE && in->requests ? json_dumps(in->requests, JSON_COMPACT)
+                                                                 : NULL;
+        char pbbr[67], *params = NULL;
+        hex_encode(in->pbbr, 32, pbbr);
+        int rc = in->fork >= FORK_PRAGUE
+                     ? asprintf(&params, "[%s,%s,\"%s\",%s]", in->payload_text, versioned, pbbr,
+                                requests ? requests : "[]")
+                 : in->fork >= FORK_CANCUN
+                     ? asprintf(&params, "[%s,%s,\"%s\"]", in->payload_text, versioned, pbbr)
+                     : asprintf(&params, "[%s]", in->payload_text);
+        free(versioned);
+        free(requests);
+        req->scratch = json_pack("{s:i}", "fork", in->fork);
+        if (rc >= 0 && el_client_call_text(engine_el(req->engine), EL_ENGINE,
+                                           fork_new_payload_method((fork_t) in->fork), params, cb,
+                                           req) == 0) {
+            free(params);
+            return;
+        }
+        free(params);
+        json_decref(req->scratch);
+        req->scratch = NULL;
+    }
     json_t *params = json_pack("[O]", in->payload);
     if (in->fork >= FORK_CANCUN) {
         json_array_append(params, in->versioned);
