@@ -2,6 +2,7 @@
     shutdown. Op handlers live in ops.c. */
 #include "engine.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -75,6 +76,8 @@ struct engine {
     block_cache_t *blocks;
     metrics_t *metrics;
     metrics_server_t *metrics_server;
+    /* per op (index in proto_ops): resolved once */
+    metric_series_t *op_ok[32], *op_duration[32];
     uint64_t fc_generation;
     struct peer_rec *peers;
     uint64_t sync_current, sync_highest;
@@ -231,14 +234,22 @@ static void finish(req_t *req, const uint8_t *body, size_t len, bool final, prot
 {
     engine_t *self = req->engine;
     if (req->op) {
+        size_t k = (size_t) (req->op - proto_ops);
         char labels[96];
-        snprintf(labels, sizeof labels, "op=\"%s\",outcome=\"%s\"", req->op->name,
-                 outcome == PROTO_OK ? "ok" : proto_err_name(outcome));
-        metrics_add(self->metrics, "alys_engine_requests_total", labels, 1);
-        snprintf(labels, sizeof labels, "op=\"%s\"", req->op->name);
-        metrics_observe(self->metrics, "alys_engine_request_duration_seconds", labels,
-                        (double) (clock_mono_us() - req->start_us) / 1e6);
-        if (outcome != PROTO_OK) {
+        if (!self->op_duration[k]) {
+            snprintf(labels, sizeof labels, "op=\"%s\",outcome=\"ok\"", req->op->name);
+            self->op_ok[k] = metrics_series(self->metrics, "alys_engine_requests_total", labels);
+            snprintf(labels, sizeof labels, "op=\"%s\"", req->op->name);
+            self->op_duration[k] =
+                metrics_series(self->metrics, "alys_engine_request_duration_seconds", labels);
+        }
+        metric_series_observe(self->op_duration[k], (double) (clock_mono_us() - req->start_us) / 1e6);
+        if (outcome == PROTO_OK) {
+            metric_series_add(self->op_ok[k], 1);
+        } else {
+            snprintf(labels, sizeof labels, "op=\"%s\",outcome=\"%s\"", req->op->name,
+                     proto_err_name(outcome));
+            metrics_add(self->metrics, "alys_engine_requests_total", labels, 1);
             snprintf(labels, sizeof labels, "code=\"%s\"", proto_err_name(outcome));
             metrics_add(self->metrics, "alys_engine_errors_total", labels, 1);
         }
@@ -413,19 +424,16 @@ static const op_def_t *find_op(const char *name)
 /*  Handles one well-framed request: decode, validate, idempotency, lane. */
 static void note_peer(engine_t *self, zframe_t *routing)
 {
-    uint8_t key[256] = {0};
     size_t n = zframe_size(routing) > 255 ? 255 : zframe_size(routing);
-    key[0] = (uint8_t) n;
-    memcpy(key + 1, zframe_data(routing), n);
     peer_rec_t *p = NULL;
-    HASH_FIND(hh, self->peers, key, 256, p);
+    HASH_FIND(hh, self->peers, zframe_data(routing), n, p);
     if (!p) {
         p = calloc(1, sizeof *p);
         if (!p)
             return;
         p->rid_len = (uint8_t) n;
         memcpy(p->rid, zframe_data(routing), n);
-        HASH_ADD(hh, self->peers, rid_len, 256, p);
+        HASH_ADD_KEYPTR(hh, self->peers, p->rid, n, p);
     }
     p->last_seen_ms = clock_mono_ms();
     p->requests++;
@@ -1194,6 +1202,7 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         return NULL;
     }
     define_metrics(self->metrics);
+    assert(proto_n_ops <= sizeof self->op_ok / sizeof *self->op_ok);
     self->jwt = jwt_auth_new(config->jwt_secret_path, err, err_len);
     if (!self->jwt)
         goto fail;

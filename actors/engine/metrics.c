@@ -13,7 +13,10 @@
 
 #define MAX_BUCKETS 20
 
+typedef struct family family_t;
+
 typedef struct series {
+    family_t *family;
     char *labels;
     double value; /* counter, gauge; histogram: sum */
     uint64_t count;
@@ -22,7 +25,7 @@ typedef struct series {
     UT_hash_handle hh;
 } series_t;
 
-typedef struct family {
+struct family {
     char *name;
     metric_type_t type;
     char *help;
@@ -32,7 +35,7 @@ typedef struct family {
     series_t *first, *last; /* definition order for rendering */
     UT_hash_handle hh;
     struct family *next;
-} family_t;
+};
 
 struct metrics {
     family_t *families;
@@ -94,6 +97,7 @@ static series_t *series(metrics_t *self, const char *name, const char *labels)
     if (!s) {
         s = calloc(1, sizeof *s);
         assert(s);
+        s->family = f;
         s->labels = strdup(labels);
         HASH_ADD_KEYPTR(hh, f->series, s->labels, strlen(s->labels), s);
         if (f->last)
@@ -115,16 +119,25 @@ void metrics_set(metrics_t *self, const char *name, const char *labels, double v
     series(self, name, labels)->value = value;
 }
 
-void metrics_observe(metrics_t *self, const char *name, const char *labels, double value)
+metric_series_t *metrics_series(metrics_t *self, const char *name, const char *labels)
 {
-    family_t *f = NULL;
-    HASH_FIND_STR(self->families, name, f);
-    series_t *s = series(self, name, labels);
+    return series(self, name, labels);
+}
+
+void metric_series_add(metric_series_t *s, double value) { s->value += value; }
+
+void metric_series_observe(metric_series_t *s, double value)
+{
     s->value += value;
     s->count++;
-    for (size_t i = 0; f && i < f->n_bounds; i++)
-        if (value <= f->bounds[i])
+    for (size_t i = 0; i < s->family->n_bounds; i++)
+        if (value <= s->family->bounds[i])
             s->buckets[i]++;
+}
+
+void metrics_observe(metrics_t *self, const char *name, const char *labels, double value)
+{
+    metric_series_observe(series(self, name, labels), value);
 }
 
 double metrics_get(metrics_t *self, const char *name, const char *labels)

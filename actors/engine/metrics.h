@@ -30,6 +30,13 @@ void metrics_observe(metrics_t *self, const char *name, const char *labels, doub
 /*  Reads a series back (0 when absent); for histograms, the count. */
 double metrics_get(metrics_t *self, const char *name, const char *labels);
 
+/*  A series handle, stable for the life of the registry: hot paths resolve
+    it once instead of formatting labels and hashing them per event. */
+typedef struct series metric_series_t;
+metric_series_t *metrics_series(metrics_t *self, const char *name, const char *labels);
+void metric_series_add(metric_series_t *s, double value);
+void metric_series_observe(metric_series_t *s, double value);
+
 /*  Renders the text exposition format (version 0.0.4). Caller frees. */
 char *metrics_render(metrics_t *self);
 
