@@ -16,22 +16,25 @@
     - Reth: below finality -38006; above it (since 2026-08) builds on the
       ancestor without moving the head; never answers ACCEPTED (side chains
       are executed). Drops a payload job once fetched and caches the last
-      result. */
+      result, so a payload id is not reused after its payload was fetched;
+      requires exactly "Bearer " in the Authorization header; may answer
+      getPayload with an empty payload it races while building. */
 static const client_profile_t s_profiles[] = {
-    {"EJ", "ethereumjs", true, true, -32001, true, 3, NULL},
-    {"GE", "geth", true, true, -38001, true, 10,
+    {"EJ", "ethereumjs", true, true, -32001, true, 3, false, false, NULL},
+    {"GE", "geth", true, true, -38001, true, 10, false, false,
      "geth does not rewind at or below the finalized block, nor deeper than "
      "--engine.maxreorgdepth"},
-    {"RH", "reth", false, false, -38001, false, 0,
+    {"RH", "reth", false, false, -38001, false, 0, true, true,
      "reth keeps its head on a forkchoiceUpdated to an ancestor; run it with "
      "--engine.always-process-payload-attributes-on-canonical-head or revert by "
      "building a sibling block instead"},
-    {"NM", "nethermind", true, true, -38001, true, 0, NULL},
-    {"BU", "besu", true, true, -38001, true, 0, NULL},
-    {"EG", "erigon", true, true, -38001, true, 0, NULL},
+    {"NM", "nethermind", true, true, -38001, true, 0, false, false, NULL},
+    {"BU", "besu", true, true, -38001, true, 0, false, false, NULL},
+    {"EG", "erigon", true, true, -38001, true, 0, false, false, NULL},
 };
 
-static const client_profile_t s_generic = {"??", "generic", true, true, -38001, true, 0, NULL};
+static const client_profile_t s_generic = {"??", "generic", true, true, -38001, true, 0, false,
+                                           false, NULL};
 
 const client_profile_t *client_profile_for(const char *code_or_name)
 {

@@ -24,6 +24,12 @@ typedef struct {
     bool keeps_payload_after_get;
     /*  how many payload builds per head it keeps (0: not documented). */
     int payloads_kept;
+    /*  accepts only "Bearer " exactly (the actor always sends that). */
+    bool strict_bearer_prefix;
+    /*  getPayload right after the build starts may return an empty payload
+        (Reth races one); the actor then returns what it got: Alys builds on
+        a timer, and an empty block is a valid block. */
+    bool empty_payload_first;
     const char *revert_note;        /* said when a revert did not move the head */
 } client_profile_t;
 

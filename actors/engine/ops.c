@@ -413,7 +413,8 @@ static void op_build_block(req_t *req)
         return;
     }
     payload_entry_t *hit = payload_cache_by_attrs(engine_payload_cache(e), key, clock_mono_ms());
-    if (hit && memcmp(fc->head, req->hash, 32) == 0) {
+    /* a client that drops a build once fetched gets a new one instead */
+    if (hit && memcmp(fc->head, req->hash, 32) == 0 && engine_profile(e)->keeps_payload_after_get) {
         /* same attributes on the same head: the build already runs */
         proto_build_block_result_t *r = alloc_result(req);
         memcpy(r->payload_id, hit->payload_id, 8);
