@@ -8,7 +8,10 @@
     - EthereumJS: fcU to the parent moves latest there; to genesis or at or
       below finalized it answers VALID without moving. Unknown payload id is
       -32001, not -38001; keeps the 3 newest builds per head. newPayload with
-      an unknown parent answers ACCEPTED.
+      an unknown parent answers ACCEPTED. Seen in the integration suite: after
+      a restart of its own (--sync none), a head on a side branch that was
+      made canonical by a reorg before the restart answers SYNCING; the actor
+      logs that when it re-sends its fork choice.
     - Geth: rewinds to an older canonical block (since 2026-05) above
       finality; deeper than --engine.maxreorgdepth gives -38006. Keeps 10
       payloads and returns the same one on repeat. SYNCING for an unknown

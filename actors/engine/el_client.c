@@ -291,7 +291,6 @@ static CURL *new_handle(el_client_t *self, el_endpoint_t endpoint)
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* loopback: no proxy lookups per request */
     return e;
 }
 

@@ -311,6 +311,9 @@ static void reply_error(req_t *req, proto_err_t err, const char *message, bool h
     if (err == PROTO_INTERNAL)
         log_error("%s id=%llu: internal error: %s", req->op ? req->op->name : "?",
                   (unsigned long long) req->msg.id, message);
+    else if (!req->routing)
+        log_warn("the actor's own %s failed: %s: %s", req->op ? req->op->name : "request",
+                 proto_err_name(err), message);
     else
         log_debug("%s id=%llu: %s: %s", req->op ? req->op->name : "?",
                   (unsigned long long) req->msg.id, proto_err_name(err), message);
@@ -593,12 +596,13 @@ static int on_router(zloop_t *loop, zsock_t *reader, void *arg)
                 break;
             }
             more = zmq_msg_more(&m);
-            if (n < 3)
-                part[n++] = m;
-            else {
-                zmq_msg_close(&m);
+            if (n < 3) {
+                zmq_msg_init(&part[n]);
+                zmq_msg_move(&part[n++], &m);
+            } else {
                 extra = true;
             }
+            zmq_msg_close(&m);
         }
         if (n != 3 || extra || zmq_msg_size(&part[1]) != 0) {
             self->dropped_envelopes++;
@@ -651,6 +655,7 @@ static void resend_fork_choice(engine_t *self, bool at_front)
     req_t *req = calloc(1, sizeof *req);
     if (!req || !self->fc.has_head) {
         free(req);
+        pump(self);
         return;
     }
     req->engine = self;
@@ -717,6 +722,12 @@ void engine_note_el_result(engine_t *self, const el_response_t *resp)
 static void on_health_sync(void *ctx, el_response_t *resp)
 {
     engine_t *self = ctx;
+    if (resp->err == PROTO_EL_TIMEOUT) {
+        /* a client that takes the whole timeout to answer eth_syncing is
+           hung (or stopped), not merely slow */
+        set_state(self, EL_STATE_OFFLINE, resp->message);
+        return;
+    }
     if (resp->err != PROTO_OK) {
         engine_note_el_result(self, resp);
         return;
@@ -804,8 +815,14 @@ static void adopt_client(engine_t *self)
 {
     if (strcmp(self->config.client, "auto") == 0)
         self->profile = client_profile_for(self->client.code);
-    log_info("execution client is %s %s (%s); behaving as for %s", self->client.name,
-             self->client.version, self->client.code, self->profile->name);
+    const client_profile_t *p = self->profile;
+    log_info("execution client is %s %s (%s); behaving as for %s: %s to an ancestor, %s for side "
+             "chains, unknown payload id %lld%s%s",
+             self->client.name, self->client.version, self->client.code, p->name,
+             p->rewinds_to_ancestor ? "rewinds" : "does not rewind",
+             p->answers_accepted ? "ACCEPTED" : "never ACCEPTED", (long long) p->unknown_payload_code,
+             p->strict_bearer_prefix ? ", exact 'Bearer ' prefix" : "",
+             p->empty_payload_first ? ", may return an empty payload first" : "");
 }
 
 static void on_web3_version(void *ctx, el_response_t *resp)
@@ -901,16 +918,18 @@ static void on_recovered(void *ctx, el_response_t *resp)
         memcpy(fc.head, s_saved.head, 32);
         from_file = true;
     }
-    if (s_have_saved && s_saved.has_safe && block_hash_of(json_array_get(r, 4), h)) {
-        memcpy(fc.safe, s_saved.safe, 32);
-        fc.has_safe = from_file = true;
-    }
+    /* safe and finalized come as a pair from one source, so that safe never
+       lags behind finalized: the saved pair when its finalized is known and
+       not behind the client's */
     if (s_have_saved && s_saved.has_finalized && block_hash_of(json_array_get(r, 5), h)
         && el_json_quantity(json_object_get(json_array_get(r, 5), "number"), &saved_number) == 0
         && (!fc.has_finalized || saved_number >= fc.finalized_number)) {
         memcpy(fc.finalized, s_saved.finalized, 32);
         fc.finalized_number = saved_number;
         fc.has_finalized = from_file = true;
+        bool saved_safe_known = s_saved.has_safe && block_hash_of(json_array_get(r, 4), h);
+        memcpy(fc.safe, saved_safe_known ? s_saved.safe : s_saved.finalized, 32);
+        fc.has_safe = true;
     }
     fc.known = true;
     self->fc = fc;

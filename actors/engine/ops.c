@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -241,6 +242,8 @@ static void build_remember(req_t *req, json_t *payload_json, json_t *requests_js
 }
 
 static void build_send_fcu(req_t *req);
+static void check_descends(req_t *req, const uint8_t x[32], uint64_t xn, const uint8_t t[32],
+                           uint64_t tn, const char *what, op_fn *next);
 
 static void build_on_payload(void *ctx, el_response_t *resp)
 {
@@ -374,17 +377,20 @@ static void build_on_parent(void *ctx, el_response_t *resp)
         return;
     const fork_choice_t *fc = engine_fork_choice(req->engine);
     uint64_t number;
-    if (json_is_object(resp->result)
-        && el_json_quantity(json_object_get(resp->result, "number"), &number) == 0
-        && number <= fc->finalized_number) {
+    if (!json_is_object(resp->result)
+        || el_json_quantity(json_object_get(resp->result, "number"), &number) != 0) {
+        build_send_fcu(req); /* unknown parents are the client's to judge (SYNCING) */
+        return;
+    }
+    if (number <= fc->finalized_number) {
         engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
                            "parent block %llu is at or below the finalized block %llu: building on it "
                            "would revert finalized blocks",
                            (unsigned long long) number, (unsigned long long) fc->finalized_number);
         return;
     }
-    /* unknown parents are the client's to judge (it answers SYNCING) */
-    build_send_fcu(req);
+    check_descends(req, req->hash, number, fc->finalized, fc->finalized_number, "the parent",
+                   build_send_fcu);
 }
 
 static void op_build_block(req_t *req)
@@ -864,31 +870,120 @@ static void ufc_send(req_t *req)
                 json_pack("[o]", state), ufc_on_fcu);
 }
 
-/*  Finality is the actor's to keep: the new finalized block must be on the
-    canonical chain, at or past the current one, and the head may not be at
-    or below it unless it is it. */
-static void ufc_on_canonical(void *ctx, el_response_t *resp)
+/* ------------------------------------------------------------- ancestry */
+
+/*  Whether block X descends from (or is) block T, answered with as few calls
+    as the chain allows: when both are canonical now, yes at once; otherwise
+    X's parents are followed back to T's height (at most ANCESTRY_MAX_STEPS).
+    On success req->resume runs; otherwise FINALIZED_CONFLICT names `what`.
+    State lives in req->scratch under "anc". */
+#define ANCESTRY_MAX_STEPS 256
+
+static void anc_fail(req_t *req, const char *why)
+{
+    json_t *anc = json_object_get(req->scratch, "anc");
+    engine_reply_error(req, PROTO_FINALIZED_CONFLICT, "%s %s",
+                       json_string_value(json_object_get(anc, "what")), why);
+}
+
+static void anc_step(void *ctx, el_response_t *resp);
+
+static void anc_walk(req_t *req)
+{
+    json_t *anc = json_object_get(req->scratch, "anc");
+    uint64_t xn = (uint64_t) json_integer_value(json_object_get(anc, "xn"));
+    uint64_t tn = (uint64_t) json_integer_value(json_object_get(anc, "tn"));
+    const char *x = json_string_value(json_object_get(anc, "x"));
+    const char *t = json_string_value(json_object_get(anc, "t"));
+    if (xn == tn) {
+        if (strcasecmp(x, t) == 0)
+            req->resume(req);
+        else
+            anc_fail(req, "is not a descendant of the finalized block");
+        return;
+    }
+    json_int_t steps = json_integer_value(json_object_get(anc, "steps"));
+    if (steps >= ANCESTRY_MAX_STEPS) {
+        anc_fail(req, "is on a branch more than 256 blocks deep; cannot show it descends from the "
+                      "finalized block");
+        return;
+    }
+    json_object_set_new(anc, "steps", json_integer(steps + 1));
+    engine_call(req, EL_RPC, "eth_getBlockByHash", json_pack("[s,b]", x, 0), anc_step);
+}
+
+static void anc_step(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
     if (failed(req, resp, false))
         return;
-    proto_update_fc_args_t *a = req->args;
-    const fork_choice_t *fc = engine_fork_choice(req->engine);
-    uint8_t h[32];
-    json_t *newf = json_array_get(resp->result, 0), *oldf = json_array_get(resp->result, 1);
-    bool new_ok = json_is_object(newf) && el_json_fixed(json_object_get(newf, "hash"), h, 32) == 0
-                  && memcmp(h, a->finalized, 32) == 0;
-    bool old_ok = !fc->has_finalized
-                  || (json_is_object(oldf) && el_json_fixed(json_object_get(oldf, "hash"), h, 32) == 0
-                      && memcmp(h, fc->finalized, 32) == 0);
-    if (!new_ok || !old_ok) {
-        engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
-                           "the new finalized block %llu is not on the canonical chain that holds "
-                           "the current finalized block %llu",
-                           (unsigned long long) req->number, (unsigned long long) fc->finalized_number);
+    json_t *anc = json_object_get(req->scratch, "anc");
+    json_t *parent = json_object_get(resp->result, "parentHash");
+    if (!json_is_object(resp->result) || !json_is_string(parent)) {
+        anc_fail(req, "has an ancestor the execution client does not know");
         return;
     }
-    ufc_send(req);
+    json_object_set(anc, "x", parent);
+    json_object_set_new(anc, "xn", json_integer(json_integer_value(json_object_get(anc, "xn")) - 1));
+    anc_walk(req);
+}
+
+static void anc_on_canonical(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    json_t *anc = json_object_get(req->scratch, "anc");
+    const char *x = json_string_value(json_object_get(json_array_get(resp->result, 0), "hash"));
+    const char *t = json_string_value(json_object_get(json_array_get(resp->result, 1), "hash"));
+    if (x && t && strcasecmp(x, json_string_value(json_object_get(anc, "x"))) == 0
+        && strcasecmp(t, json_string_value(json_object_get(anc, "t"))) == 0) {
+        req->resume(req); /* both on the canonical chain: X descends from T */
+        return;
+    }
+    anc_walk(req);
+}
+
+static void check_descends(req_t *req, const uint8_t x[32], uint64_t xn, const uint8_t t[32],
+                           uint64_t tn, const char *what, op_fn *next)
+{
+    if (xn < tn) {
+        engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
+                           "%s (block %llu) is below the finalized block %llu", what,
+                           (unsigned long long) xn, (unsigned long long) tn);
+        return;
+    }
+    if (!req->scratch)
+        req->scratch = json_object();
+    json_object_set_new(req->scratch, "anc",
+                        json_pack("{s:o,s:I,s:o,s:I,s:s,s:i}", "x", el_json_hex(x, 32), "xn",
+                                  (json_int_t) xn, "t", el_json_hex(t, 32), "tn", (json_int_t) tn,
+                                  "what", what, "steps", 0));
+    req->resume = next;
+    json_t *calls = json_pack("[[s,[o,b]],[s,[o,b]]]", "eth_getBlockByNumber", el_json_qty(xn), 0,
+                              "eth_getBlockByNumber", el_json_qty(tn), 0);
+    engine_batch_lenient(req, EL_RPC, calls, anc_on_canonical);
+}
+
+/* ----------------------------------------------------- update_forkchoice */
+
+/*  Finality is the actor's to keep: a new finalized block must descend from
+    the current one, and the head from the finalized block. The numbers the
+    checks need come from one batch of lookups; the ancestry then from as
+    few calls as the chain allows (check_descends). */
+static void ufc_check_head(req_t *req)
+{
+    proto_update_fc_args_t *a = req->args;
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    json_int_t head_n = json_integer_value(json_object_get(req->scratch, "head_n"));
+    bool has_final = json_is_true(json_object_get(req->scratch, "new_final")) || fc->has_finalized;
+    const uint8_t *final_hash = json_is_true(json_object_get(req->scratch, "new_final")) ? a->finalized
+                                                                                          : fc->finalized;
+    if (head_n < 0 || !has_final) {
+        ufc_send(req); /* an unknown head is the client's to judge (SYNCING) */
+        return;
+    }
+    check_descends(req, a->head, (uint64_t) head_n, final_hash, req->number, "the head", ufc_send);
 }
 
 static void ufc_on_blocks(void *ctx, el_response_t *resp)
@@ -902,15 +997,29 @@ static void ufc_on_blocks(void *ctx, el_response_t *resp)
     json_t *head = json_array_get(resp->result, 0);
     json_t *fin = json_array_get(resp->result, 1);
     char h[67];
+    uint64_t head_number = 0;
+    bool head_known = json_is_object(head)
+                      && el_json_quantity(json_object_get(head, "number"), &head_number) == 0;
     req->number = fc->finalized_number;
+    req->scratch = json_pack("{s:I,s:b}", "head_n", head_known ? (json_int_t) head_number : -1,
+                             "new_final", new_finalized);
     if (new_finalized) {
         json_t *err = json_array_get(resp->member_errors, 1);
         if (json_is_object(err)) {
-            engine_reply_error(req, PROTO_EL_ERROR, "eth_getBlockByHash: %s",
-                               json_string_value(json_object_get(err, "message")) ?: "error");
+            json_t *code = json_object_get(err, "code");
+            const char *msg = json_string_value(json_object_get(err, "message"));
+            el_response_t e = {.err = PROTO_EL_ERROR, .has_el_code = json_is_integer(code),
+                               .el_code = json_integer_value(code)};
+            snprintf(e.message, sizeof e.message, "execution client error %lld: %s",
+                     (long long) e.el_code, msg ? msg : "(no message)");
+            engine_reply_el_error(req, &e);
             return;
         }
         if (!json_is_object(fin)) {
+            if (engine_el_state(req->engine) == EL_STATE_SYNCING) {
+                ufc_send(req); /* a syncing client may not have it yet: let it judge */
+                return;
+            }
             engine_reply_error(req, PROTO_BLOCK_NOT_FOUND, "no finalized block %s",
                                hexs(a->finalized, 32, h));
             return;
@@ -919,41 +1028,34 @@ static void ufc_on_blocks(void *ctx, el_response_t *resp)
             engine_reply_error(req, PROTO_EL_ERROR, "block without a number");
             return;
         }
-        if (fc->has_finalized && req->number <= fc->finalized_number) {
-            engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
-                               "finalized block %llu is not past the current finalized block %llu",
-                               (unsigned long long) req->number,
-                               (unsigned long long) fc->finalized_number);
+        if (fc->has_finalized) {
+            if (req->number <= fc->finalized_number) {
+                engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
+                                   "finalized block %llu is not past the current finalized block %llu",
+                                   (unsigned long long) req->number,
+                                   (unsigned long long) fc->finalized_number);
+                return;
+            }
+            check_descends(req, a->finalized, req->number, fc->finalized, fc->finalized_number,
+                           "the new finalized block", ufc_check_head);
             return;
         }
     }
-    const uint8_t *final_hash = new_finalized ? a->finalized : fc->finalized;
-    uint64_t head_number;
-    if ((new_finalized || fc->has_finalized) && json_is_object(head)
-        && el_json_quantity(json_object_get(head, "number"), &head_number) == 0
-        && head_number <= req->number && memcmp(a->head, final_hash, 32) != 0) {
-        engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
-                           "head block %llu is at or below the finalized block %llu",
-                           (unsigned long long) head_number, (unsigned long long) req->number);
-        return;
-    }
-    if (!new_finalized) {
-        ufc_send(req);
-        return;
-    }
-    json_t *calls = json_pack("[[s,[o,b]],[s,[o,b]]]", "eth_getBlockByNumber", el_json_qty(req->number),
-                              0, "eth_getBlockByNumber", el_json_qty(fc->finalized_number), 0);
-    engine_batch_lenient(req, EL_RPC, calls, ufc_on_canonical);
+    ufc_check_head(req);
 }
 
 static void op_update_forkchoice(req_t *req)
 {
     proto_update_fc_args_t *a = req->args;
-    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    /* safe may not lag behind finalized: a new finalized without a safe
+       moves safe along with it */
+    if (a->has_finalized && !a->has_safe) {
+        a->has_safe = true;
+        memcpy(a->safe, a->finalized, 32);
+    }
     const uint8_t *fin = a->has_finalized ? a->finalized : a->head;
     json_t *calls = json_pack("[[s,[o,b]],[s,[o,b]]]", "eth_getBlockByHash", el_json_hex(a->head, 32),
                               0, "eth_getBlockByHash", el_json_hex(fin, 32), 0);
-    (void) fc;
     engine_batch_lenient(req, EL_RPC, calls, ufc_on_blocks);
 }
 

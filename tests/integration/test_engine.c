@@ -1191,6 +1191,102 @@ START_TEST(test_el_restart)
 }
 END_TEST
 
+/*  Builds a block on `parent` (not necessarily the head) and commits it. */
+static void build_on(peer_t *peer, const uint8_t parent[32], uint8_t out[32])
+{
+    proto_build_block_args_t args = {.timestamp = s_next_ts, .has_parent = true};
+    s_next_ts += 2;
+    memcpy(args.parent, parent, 32);
+    proto_build_block_result_t built = {0};
+    call_ok(peer, "build_block", &args, &built);
+    proto_payload_args_t commit = {.payload = built.payload};
+    proto_block_hash_t committed = {0};
+    call_ok(peer, "commit_block", &commit, &committed);
+    memcpy(out, committed.block_hash, 32);
+    proto_free(proto_op_find("build_block")->result, &built);
+}
+
+/*  Finality follows ancestry, not the canonical chain of the moment: a
+    reorg to a side branch may finalize a block of that branch in the same
+    call, and afterwards nothing may build on or move to the old branch. */
+START_TEST(test_side_branch_finality)
+{
+    peer_t *peer = peer_new(s_endpoint, "chain-1");
+    uint8_t b1[32], b2[32], c2[32], c3[32];
+    build_on(peer, s_hashes[s_head_number], b1);
+    build_on(peer, b1, b2);
+    build_on(peer, b1, c2); /* a sibling of b2 */
+    build_on(peer, c2, c3);
+    /* back to the first branch */
+    proto_update_fc_args_t a = {0};
+    proto_update_fc_result_t r = {0};
+    memcpy(a.head, b2, 32);
+    call_ok(peer, "update_forkchoice", &a, &r);
+    ck_assert_str_eq(r.status, "VALID");
+    proto_free(proto_op_find("update_forkchoice")->result, &r);
+    uint8_t latest[32];
+    latest_hash(latest);
+    ck_assert_mem_eq(latest, b2, 32);
+    /* one call: reorg to the side branch and finalize its block c2 */
+    memcpy(a.head, c3, 32);
+    a.has_finalized = true;
+    memcpy(a.finalized, c2, 32);
+    call_ok(peer, "update_forkchoice", &a, &r);
+    ck_assert_str_eq(r.status, "VALID");
+    ck_assert_mem_eq(r.finalized, c2, 32);
+    ck_assert_mem_eq(r.safe, c2, 32); /* safe moved with finalized */
+    proto_free(proto_op_find("update_forkchoice")->result, &r);
+    latest_hash(latest);
+    ck_assert_mem_eq(latest, c3, 32);
+    /* the old branch is now off limits */
+    memset(&a, 0, sizeof a);
+    memcpy(a.head, b2, 32);
+    call_err(peer, "update_forkchoice", &a, PROTO_FINALIZED_CONFLICT);
+    proto_build_block_args_t bb = {.timestamp = s_next_ts + 500, .has_parent = true};
+    memcpy(bb.parent, b2, 32);
+    call_err(peer, "build_block", &bb, PROTO_FINALIZED_CONFLICT);
+    latest_hash(latest);
+    ck_assert_mem_eq(latest, c3, 32);
+    s_head_number += 3;
+    memcpy(s_hashes[s_head_number - 2], b1, 32);
+    memcpy(s_hashes[s_head_number - 1], c2, 32);
+    memcpy(s_hashes[s_head_number], c3, 32);
+    peer_destroy(&peer);
+}
+END_TEST
+
+/*  A client that stops answering (SIGSTOP) is reported offline by the
+    health check, and synced again once it answers. */
+START_TEST(test_el_hung)
+{
+    if (s_external)
+        return;
+    peer_t *peer = peer_new(s_endpoint, NULL);
+    ck_assert_int_eq(kill(el_node_pid(s_node), SIGSTOP), 0);
+    int64_t deadline = clock_mono_ms() + 30000;
+    bool offline = false;
+    while (!offline && clock_mono_ms() < deadline) {
+        proto_status_result_t st = status_now(peer);
+        offline = strcmp(st.el.state, "offline") == 0;
+        status_free(&st);
+        usleep(200000);
+    }
+    kill(el_node_pid(s_node), SIGCONT);
+    ck_assert_msg(offline, "a stopped client was still reported healthy after 30 s");
+    deadline = clock_mono_ms() + 30000;
+    bool synced = false;
+    while (!synced && clock_mono_ms() < deadline) {
+        proto_status_result_t st = status_now(peer);
+        synced = strcmp(st.el.state, "synced") == 0;
+        status_free(&st);
+        usleep(200000);
+    }
+    ck_assert(synced);
+    build_and_commit(peer, 1, NULL);
+    peer_destroy(&peer);
+}
+END_TEST
+
 /*  kill -9 and restart: the fork choice comes back from the state file. */
 START_TEST(test_restart_recovers_fork_choice)
 {
@@ -1284,7 +1380,10 @@ int main(void)
     tcase_add_test(tc, test_caches);
     tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_el_restart);
+    tcase_add_test(tc, test_el_hung);
     tcase_add_test(tc, test_restart_recovers_fork_choice);
+    /* last: EthereumJS loses side branches over a restart of its own */
+    tcase_add_test(tc, test_side_branch_finality);
     tcase_add_test(tc, test_wrong_jwt);
     tcase_add_test(tc, test_unreachable_el_and_shutdown);
     tcase_add_test(tc, test_bad_jwt_file_is_a_startup_error);
