@@ -39,6 +39,19 @@ static bool failed(req_t *req, el_response_t *resp, bool fcu)
     return true;
 }
 
+/*  Replies EL_ERROR with the code and message of a lenient batch member's
+    JSON-RPC error object. */
+static void reply_member_error(req_t *req, json_t *error)
+{
+    json_t *code = json_object_get(error, "code");
+    const char *msg = json_string_value(json_object_get(error, "message"));
+    el_response_t e = {.err = PROTO_EL_ERROR, .has_el_code = json_is_integer(code),
+                       .el_code = json_integer_value(code)};
+    snprintf(e.message, sizeof e.message, "execution client error %lld: %s", (long long) e.el_code,
+             msg ? msg : "(no message)");
+    engine_reply_el_error(req, &e);
+}
+
 static void *alloc_result(req_t *req)
 {
     if (!req->result)
@@ -1006,13 +1019,7 @@ static void ufc_on_blocks(void *ctx, el_response_t *resp)
     if (new_finalized) {
         json_t *err = json_array_get(resp->member_errors, 1);
         if (json_is_object(err)) {
-            json_t *code = json_object_get(err, "code");
-            const char *msg = json_string_value(json_object_get(err, "message"));
-            el_response_t e = {.err = PROTO_EL_ERROR, .has_el_code = json_is_integer(code),
-                               .el_code = json_integer_value(code)};
-            snprintf(e.message, sizeof e.message, "execution client error %lld: %s",
-                     (long long) e.el_code, msg ? msg : "(no message)");
-            engine_reply_el_error(req, &e);
+            reply_member_error(req, err);
             return;
         }
         if (!json_is_object(fin)) {
@@ -1596,13 +1603,7 @@ static void bwr_on_batch(void *ctx, el_response_t *resp)
     json_t *block_err = json_array_get(resp->member_errors, 0);
     char buf[80];
     if (json_is_object(block_err)) {
-        json_t *code = json_object_get(block_err, "code");
-        const char *msg = json_string_value(json_object_get(block_err, "message"));
-        el_response_t e = {.err = PROTO_EL_ERROR, .has_el_code = json_is_integer(code),
-                           .el_code = json_integer_value(code)};
-        snprintf(e.message, sizeof e.message, "execution client error %lld: %s",
-                 (long long) e.el_code, msg ? msg : "(no message)");
-        engine_reply_el_error(req, &e);
+        reply_member_error(req, block_err);
         return;
     }
     if (!json_is_object(block)) {
