@@ -1071,62 +1071,85 @@ static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
 
 /* -------------------------------------------------------------- metrics */
 
+#define NBUCKETS(a) (sizeof(a) / sizeof *(a))
+static const double s_latency[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                   0.25, 0.5, 1, 2.5, 5, 10};
+static const double s_counts[] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+static const double s_gas[] = {21000, 100000, 1e6, 5e6, 1e7, 1.5e7, 2e7, 3e7, 6e7};
+
+/*  Every family the actor exports, in the order /metrics shows them. */
+static const struct {
+    const char *name;
+    metric_type_t type;
+    const double *buckets;
+    size_t n_buckets;
+    const char *help;
+} s_families[] = {
+    {"alys_engine_requests_total", METRIC_COUNTER, NULL, 0,
+     "Requests answered, by op and outcome (ok or the error code)."},
+    {"alys_engine_request_duration_seconds", METRIC_HISTOGRAM, s_latency, NBUCKETS(s_latency),
+     "Time from receiving a request to sending its reply, by op."},
+    {"alys_engine_el_call_duration_seconds", METRIC_HISTOGRAM, s_latency, NBUCKETS(s_latency),
+     "Execution client JSON-RPC call latency, by method."},
+    {"alys_engine_el_calls_total", METRIC_COUNTER, NULL, 0,
+     "Execution client calls, by method and outcome."},
+    {"alys_engine_payload_status_total", METRIC_COUNTER, NULL, 0,
+     "PayloadStatus answers of the execution client, by method and status."},
+    {"alys_engine_errors_total", METRIC_COUNTER, NULL, 0,
+     "Error replies sent to peers, by error code."},
+    {"alys_engine_blocks_built_total", METRIC_COUNTER, NULL, 0,
+     "Blocks built."},
+    {"alys_engine_blocks_committed_total", METRIC_COUNTER, NULL, 0,
+     "Blocks committed (made the head)."},
+    {"alys_engine_blocks_finalized_total", METRIC_COUNTER, NULL, 0,
+     "Finalizations applied."},
+    {"alys_engine_blocks_reverted_total", METRIC_COUNTER, NULL, 0,
+     "Blocks reverted."},
+    {"alys_engine_built_block_gas_used", METRIC_HISTOGRAM, s_gas, NBUCKETS(s_gas),
+     "Gas used by built blocks."},
+    {"alys_engine_built_block_value_wei_total", METRIC_COUNTER, NULL, 0,
+     "Sum of the value (fees to the recipient) of built blocks, in wei."},
+    {"alys_engine_built_block_transactions", METRIC_HISTOGRAM, s_counts, NBUCKETS(s_counts),
+     "Transactions per built block."},
+    {"alys_engine_built_block_withdrawals", METRIC_HISTOGRAM, s_counts, NBUCKETS(s_counts),
+     "Withdrawals (peg-ins) per built block."},
+    {"alys_engine_cache_hits_total", METRIC_COUNTER, NULL, 0,
+     "Cache hits, by cache."},
+    {"alys_engine_cache_misses_total", METRIC_COUNTER, NULL, 0,
+     "Cache misses, by cache."},
+    {"alys_engine_cache_evictions_total", METRIC_COUNTER, NULL, 0,
+     "Entries evicted for room or age, by cache."},
+    {"alys_engine_cache_entries", METRIC_GAUGE, NULL, 0,
+     "Entries held, by cache."},
+    {"alys_engine_mutation_lane_depth", METRIC_GAUGE, NULL, 0,
+     "Fork choice changes running or queued."},
+    {"alys_engine_queries_in_flight", METRIC_GAUGE, NULL, 0,
+     "Read requests running."},
+    {"alys_engine_peers", METRIC_GAUGE, NULL, 0,
+     "Peers seen in the last five minutes."},
+    {"alys_engine_execution_client_state", METRIC_GAUGE, NULL, 0,
+     "1 for the execution client's current state, 0 for the others."},
+    {"alys_engine_execution_client_sync_current_block", METRIC_GAUGE, NULL, 0,
+     "Current block while the execution client syncs."},
+    {"alys_engine_execution_client_sync_highest_block", METRIC_GAUGE, NULL, 0,
+     "Highest known block while the execution client syncs."},
+    {"alys_engine_el_connections_opened_total", METRIC_COUNTER, NULL, 0,
+     "TCP connections opened to the execution client (keep-alive reuses them)."},
+    {"alys_engine_dropped_envelopes_total", METRIC_COUNTER, NULL, 0,
+     "Messages dropped for a malformed envelope."},
+    {"alys_engine_unroutable_replies_total", METRIC_COUNTER, NULL, 0,
+     "Replies that could not be delivered."},
+    {"alys_engine_uptime_seconds", METRIC_GAUGE, NULL, 0,
+     "Seconds since start."},
+    {"process_resident_memory_bytes", METRIC_GAUGE, NULL, 0,
+     "Resident memory size."},
+};
+
 static void define_metrics(metrics_t *m)
 {
-    static const double latency[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                     0.25, 0.5, 1, 2.5, 5, 10};
-    static const double counts[] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-    static const double gas[] = {21000, 100000, 1e6, 5e6, 1e7, 1.5e7, 2e7, 3e7, 6e7};
-    metrics_define(m, "alys_engine_requests_total", METRIC_COUNTER,
-                   "Requests answered, by op and outcome (ok or the error code).", NULL, 0);
-    metrics_define(m, "alys_engine_request_duration_seconds", METRIC_HISTOGRAM,
-                   "Time from receiving a request to sending its reply, by op.", latency, 14);
-    metrics_define(m, "alys_engine_el_call_duration_seconds", METRIC_HISTOGRAM,
-                   "Execution client JSON-RPC call latency, by method.", latency, 14);
-    metrics_define(m, "alys_engine_el_calls_total", METRIC_COUNTER,
-                   "Execution client calls, by method and outcome.", NULL, 0);
-    metrics_define(m, "alys_engine_payload_status_total", METRIC_COUNTER,
-                   "PayloadStatus answers of the execution client, by method and status.", NULL, 0);
-    metrics_define(m, "alys_engine_errors_total", METRIC_COUNTER,
-                   "Error replies sent to peers, by error code.", NULL, 0);
-    metrics_define(m, "alys_engine_blocks_built_total", METRIC_COUNTER, "Blocks built.", NULL, 0);
-    metrics_define(m, "alys_engine_blocks_committed_total", METRIC_COUNTER,
-                   "Blocks committed (made the head).", NULL, 0);
-    metrics_define(m, "alys_engine_blocks_finalized_total", METRIC_COUNTER,
-                   "Finalizations applied.", NULL, 0);
-    metrics_define(m, "alys_engine_blocks_reverted_total", METRIC_COUNTER, "Blocks reverted.", NULL, 0);
-    metrics_define(m, "alys_engine_built_block_gas_used", METRIC_HISTOGRAM,
-                   "Gas used by built blocks.", gas, 9);
-    metrics_define(m, "alys_engine_built_block_value_wei_total", METRIC_COUNTER,
-                   "Sum of the value (fees to the recipient) of built blocks, in wei.", NULL, 0);
-    metrics_define(m, "alys_engine_built_block_transactions", METRIC_HISTOGRAM,
-                   "Transactions per built block.", counts, 12);
-    metrics_define(m, "alys_engine_built_block_withdrawals", METRIC_HISTOGRAM,
-                   "Withdrawals (peg-ins) per built block.", counts, 12);
-    metrics_define(m, "alys_engine_cache_hits_total", METRIC_COUNTER, "Cache hits, by cache.", NULL, 0);
-    metrics_define(m, "alys_engine_cache_misses_total", METRIC_COUNTER, "Cache misses, by cache.", NULL, 0);
-    metrics_define(m, "alys_engine_cache_evictions_total", METRIC_COUNTER,
-                   "Entries evicted for room or age, by cache.", NULL, 0);
-    metrics_define(m, "alys_engine_cache_entries", METRIC_GAUGE, "Entries held, by cache.", NULL, 0);
-    metrics_define(m, "alys_engine_mutation_lane_depth", METRIC_GAUGE,
-                   "Fork choice changes running or queued.", NULL, 0);
-    metrics_define(m, "alys_engine_queries_in_flight", METRIC_GAUGE, "Read requests running.", NULL, 0);
-    metrics_define(m, "alys_engine_peers", METRIC_GAUGE,
-                   "Peers seen in the last five minutes.", NULL, 0);
-    metrics_define(m, "alys_engine_execution_client_state", METRIC_GAUGE,
-                   "1 for the execution client's current state, 0 for the others.", NULL, 0);
-    metrics_define(m, "alys_engine_execution_client_sync_current_block", METRIC_GAUGE,
-                   "Current block while the execution client syncs.", NULL, 0);
-    metrics_define(m, "alys_engine_execution_client_sync_highest_block", METRIC_GAUGE,
-                   "Highest known block while the execution client syncs.", NULL, 0);
-    metrics_define(m, "alys_engine_el_connections_opened_total", METRIC_COUNTER,
-                   "TCP connections opened to the execution client (keep-alive reuses them).", NULL, 0);
-    metrics_define(m, "alys_engine_dropped_envelopes_total", METRIC_COUNTER,
-                   "Messages dropped for a malformed envelope.", NULL, 0);
-    metrics_define(m, "alys_engine_unroutable_replies_total", METRIC_COUNTER,
-                   "Replies that could not be delivered.", NULL, 0);
-    metrics_define(m, "alys_engine_uptime_seconds", METRIC_GAUGE, "Seconds since start.", NULL, 0);
-    metrics_define(m, "process_resident_memory_bytes", METRIC_GAUGE, "Resident memory size.", NULL, 0);
+    for (size_t i = 0; i < sizeof s_families / sizeof *s_families; i++)
+        metrics_define(m, s_families[i].name, s_families[i].type, s_families[i].help,
+                       s_families[i].buckets, s_families[i].n_buckets);
 }
 
 static void on_el_call(void *ctx, const char *method, const el_response_t *resp)
