@@ -4,6 +4,8 @@
     error code, whether it is retryable, and that the actor keeps serving
     other peers meanwhile. */
 #include <check.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,6 +435,77 @@ END_TEST
 /*  HTTP keep-alive: 200 reads through the actor reuse a handful of TCP
     connections at most. The block cache is off so that every read reaches
     the client. */
+/*  Reads beyond --max-queries are refused with OVERLOADED at once, and the
+    ones in flight still complete. */
+START_TEST(test_overloaded)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--delay", "eth_getBlockByHash:800", NULL};
+    const char *const actor_flags[] = {"--max-queries", "2", "--block-cache", "0", "--log-level",
+                                       "debug", NULL};
+    env_start_with(&e, "overloaded", stub_flags, actor_flags, NULL, true);
+    uint8_t g[32];
+    genesis_hash(&e, g);
+    proto_get_block_args_t ga = by_hash(g);
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++)
+        ids[i] = peer_send(e.peer, "get_block", &ga);
+    int ok = 0, overloaded = 0;
+    for (int i = 0; i < 3; i++) {
+        proto_reply_t r;
+        ck_assert_int_eq(peer_recv(e.peer, &r, CALL_TIMEOUT_MS), 0);
+        ck_assert(r.has_id && (r.id == ids[0] || r.id == ids[1] || r.id == ids[2]));
+        if (r.ok)
+            ok++;
+        else if (r.error == PROTO_OVERLOADED && r.retryable && r.id == ids[2])
+            overloaded++;
+        proto_reply_release(&r);
+    }
+    ck_assert_int_eq(ok, 2);
+    ck_assert_int_eq(overloaded, 1);
+    env_stop(&e);
+}
+END_TEST
+
+/*  SIGTERM with a build hanging and another queued behind it: the queued one
+    is answered SHUTTING_DOWN at once, new requests too, the hanging one
+    SHUTTING_DOWN after the grace period, and the actor exits 0 within 2 s. */
+START_TEST(test_sigterm_answers_everything)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--delay", "engine_forkchoiceUpdatedV2:6000", NULL};
+    const char *const actor_flags[] = {"--log-level", "debug", NULL};
+    env_start_with(&e, "sigterm", stub_flags, actor_flags, NULL, true);
+    proto_build_block_args_t a1 = build_args(), a2 = build_args();
+    uint64_t first = peer_send(e.peer, "build_block", &a1);
+    uint64_t queued = peer_send(e.peer, "build_block", &a2);
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL); /* both have arrived: one runs, one waits */
+    int64_t t0 = clock_mono_ms();
+    ck_assert_int_eq(harness_proc_signal(e.actor, SIGTERM), 0);
+    proto_reply_t r;
+    ck_assert_int_eq(peer_recv(e.peer, &r, 1000), 0);
+    ck_assert(r.has_id && r.id == queued && !r.ok && r.error == PROTO_SHUTTING_DOWN && r.retryable);
+    ck_assert_int_lt(clock_mono_ms() - t0, 500);
+    proto_reply_release(&r);
+    uint64_t late = peer_send(e.peer, "ping", NULL);
+    bool late_seen = false, first_seen = false;
+    while (!(late_seen && first_seen)) {
+        ck_assert_int_eq(peer_recv(e.peer, &r, 3000), 0);
+        ck_assert(!r.ok && r.error == PROTO_SHUTTING_DOWN);
+        late_seen |= r.id == late;
+        first_seen |= r.id == first;
+        proto_reply_release(&r);
+    }
+    int status = 0;
+    ck_assert_int_eq(harness_proc_wait(e.actor, 2000 - (int) (clock_mono_ms() - t0), &status), 0);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    printf("SIGTERM with a build in flight: every request answered, exit 0 after %lld ms\n",
+           (long long) (clock_mono_ms() - t0));
+    env_stop(&e);
+}
+END_TEST
+
 START_TEST(test_keep_alive)
 {
     env_t e;
@@ -485,6 +558,8 @@ int main(void)
     tcase_add_test(tc, test_null_payload_id);
     tcase_add_test(tc, test_killed_client_then_restarted);
     tcase_add_test(tc, test_keep_alive);
+    tcase_add_test(tc, test_overloaded);
+    tcase_add_test(tc, test_sigterm_answers_everything);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     /* forked: a failed assertion in one test leaves no processes behind for
