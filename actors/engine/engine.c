@@ -22,6 +22,7 @@
 #include "state_file.h"
 
 #define DEDUPE_TTL_MS 60000
+#define DEDUPE_MAX 20000 /* finished replies kept for retries, at most */
 #define HEALTH_INTERVAL_MS 5000
 #define SWEEP_INTERVAL_MS 5000
 
@@ -554,6 +555,20 @@ static void handle_request(engine_t *self, zframe_t *routing, const uint8_t *bod
                        "too many fork choice changes queued; retry later");
         req_free(req);
         return;
+    }
+    if (HASH_COUNT(self->dedupe) >= DEDUPE_MAX) {
+        /* bounded memory: the oldest finished entries go first (a retry of
+           one of them after this executes again, as after a restart) */
+        dedupe_entry_t *old, *tmp;
+        HASH_ITER(hh, self->dedupe, old, tmp) {
+            if (HASH_COUNT(self->dedupe) < DEDUPE_MAX * 9 / 10)
+                break;
+            if (old->state == DEDUPE_DONE) {
+                HASH_DEL(self->dedupe, old);
+                free(old->reply);
+                free(old);
+            }
+        }
     }
     d = calloc(1, sizeof *d);
     if (d) {
