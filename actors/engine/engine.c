@@ -652,11 +652,6 @@ static void drain_queue(engine_t *self, proto_err_t err, const char *message)
     self->pumping = was;
 }
 
-static void fail_queue(engine_t *self, proto_err_t err, const char *message)
-{
-    drain_queue(self, err, message);
-}
-
 /*  The last fork choice goes to the client again after it comes back, so a
     restarted client (or one that lost its head) sees what the actor set.
     The request reads the fork choice when it runs, not now; and when a
@@ -908,7 +903,7 @@ static void on_recovered(void *ctx, el_response_t *resp)
         char message[320];
         snprintf(message, sizeof message, "fork choice not known yet: %s",
                  resp->err ? resp->message : "the execution client has no latest block");
-        fail_queue(self, resp->err == PROTO_OK || resp->err == PROTO_EL_ERROR ? PROTO_EL_UNAVAILABLE
+        drain_queue(self, resp->err == PROTO_OK || resp->err == PROTO_EL_ERROR ? PROTO_EL_UNAVAILABLE
                                                                               : resp->err,
                    message);
         return;
