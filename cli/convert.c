@@ -56,67 +56,35 @@ static bool all_decimal(const char *p)
 
 /* ------------------------------------------------------------ scalar text */
 
-int convert_parse_quantity(const char *text, uint64_t *out, char *err, size_t err_len)
+/*  One parser for unsigned numbers up to 256 bits: decimal or 0x hex, into
+    32 big-endian bytes, refused when it needs more than `bytes` bytes.
+    `what` names the kind in messages. */
+static int parse_unsigned(const char *text, uint8_t v[32], size_t bytes, const char *what,
+                          char *err, size_t err_len)
 {
     if (!text || !*text)
-        return fail(err, err_len, "expected a quantity (decimal or 0x hex), got nothing");
+        return fail(err, err_len, "expected a %s (decimal or 0x hex), got nothing", what);
     if (text[0] == '-')
-        return fail(err, err_len, "'%s' is negative; a quantity is 0 or more", text);
+        return fail(err, err_len, "'%s' is negative; a %s is 0 or more", text, what);
+    memset(v, 0, 32);
     if (has_hex_prefix(text)) {
         const char *p = text + 2;
         size_t n = strlen(p);
         if (n == 0 || !all_hex(p, n))
-            return fail(err, err_len, "'%s' is not a 0x hex quantity", text);
-        while (n > 1 && *p == '0') {
-            p++;
-            n--;
-        }
-        if (n > 16)
-            return fail(err, err_len, "'%s' does not fit in 64 bits", text);
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; i++)
-            v = v << 4 | (uint64_t) nibble(p[i]);
-        *out = v;
-        return 0;
-    }
-    if (!all_decimal(text))
-        return fail(err, err_len, "'%s' is not a quantity (decimal or 0x hex)", text);
-    uint64_t v = 0;
-    for (const char *p = text; *p; p++) {
-        uint64_t d = (uint64_t) (*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return fail(err, err_len, "'%s' does not fit in 64 bits", text);
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-int convert_parse_u256(const char *text, uint8_t out[32], char *err, size_t err_len)
-{
-    if (!text || !*text)
-        return fail(err, err_len, "expected a 256-bit quantity (decimal or 0x hex), got nothing");
-    if (text[0] == '-')
-        return fail(err, err_len, "'%s' is negative; a U256 is 0 or more", text);
-    uint8_t v[32] = {0};
-    if (has_hex_prefix(text)) {
-        const char *p = text + 2;
-        size_t n = strlen(p);
-        if (n == 0 || !all_hex(p, n))
-            return fail(err, err_len, "'%s' is not 0x hex", text);
+            return fail(err, err_len, "'%s' is not a 0x hex %s", text, what);
         while (n > 1 && *p == '0') {
             p++;
             n--;
         }
         if (n > 64)
-            return fail(err, err_len, "'%s' does not fit in 256 bits", text);
+            return fail(err, err_len, "'%s' does not fit in %zu bits", text, 8 * bytes);
         for (size_t i = 0; i < n; i++) {
             int d = nibble(p[n - 1 - i]);
             v[31 - i / 2] |= (uint8_t) (i % 2 ? d << 4 : d);
         }
     } else {
         if (!all_decimal(text))
-            return fail(err, err_len, "'%s' is not a U256 (decimal or 0x hex)", text);
+            return fail(err, err_len, "'%s' is not a %s (decimal or 0x hex)", text, what);
         for (const char *p = text; *p; p++) {
             unsigned carry = (unsigned) (*p - '0');
             for (int i = 31; i >= 0; i--) {
@@ -125,9 +93,32 @@ int convert_parse_u256(const char *text, uint8_t out[32], char *err, size_t err_
                 carry = x >> 8;
             }
             if (carry)
-                return fail(err, err_len, "'%s' does not fit in 256 bits", text);
+                return fail(err, err_len, "'%s' does not fit in %zu bits", text, 8 * bytes);
         }
     }
+    for (size_t i = 0; i < 32 - bytes; i++)
+        if (v[i])
+            return fail(err, err_len, "'%s' does not fit in %zu bits", text, 8 * bytes);
+    return 0;
+}
+
+int convert_parse_quantity(const char *text, uint64_t *out, char *err, size_t err_len)
+{
+    uint8_t v[32];
+    if (parse_unsigned(text, v, 8, "quantity", err, err_len) != 0)
+        return -1;
+    uint64_t x = 0;
+    for (int i = 24; i < 32; i++)
+        x = x << 8 | v[i];
+    *out = x;
+    return 0;
+}
+
+int convert_parse_u256(const char *text, uint8_t out[32], char *err, size_t err_len)
+{
+    uint8_t v[32];
+    if (parse_unsigned(text, v, 32, "U256", err, err_len) != 0)
+        return -1;
     memcpy(out, v, 32);
     return 0;
 }
