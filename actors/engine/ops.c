@@ -6,6 +6,7 @@
     waits for its recovery), one at a time, so they read and write
     engine_fork_choice() freely. */
 #include <nettle/sha2.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1132,15 +1133,28 @@ static void get_block_done(req_t *req)
     engine_reply_ok(req, req->op->result, r);
 }
 
-static void get_block_on_bodies(void *ctx, el_response_t *resp)
+/*  Both results that carry a full block hold it first, so one continuation
+    fills the raw transactions of either, then runs req->resume. */
+_Static_assert(offsetof(proto_get_block_result_t, block) == 0, "block first");
+_Static_assert(offsetof(proto_block_receipts_result_t, block) == 0, "block first");
+
+static void on_bodies(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
     if (failed(req, resp, false))
         return;
-    proto_get_block_result_t *r = req->result;
-    if (fill_raw(req, resp->result, r->block.transactions, r->block.n_transactions) != 0)
+    proto_block_t *b = req->result;
+    if (fill_raw(req, resp->result, b->transactions, b->n_transactions) != 0)
         return;
-    get_block_done(req);
+    req->resume(req);
+}
+
+/*  Asks for the canonical encodings of the block's transactions, then next. */
+static void fetch_raw(req_t *req, const uint8_t hash[32], op_fn *next)
+{
+    req->resume = next;
+    engine_call(req, EL_ENGINE, "engine_getPayloadBodiesByHashV1",
+                json_pack("[[o]]", el_json_hex(hash, 32)), on_bodies);
 }
 
 static void get_block_on_block(void *ctx, el_response_t *resp)
@@ -1163,8 +1177,7 @@ static void get_block_on_block(void *ctx, el_response_t *resp)
     }
     if (a->full_transactions && r->block.n_transactions > 0) {
         r->block.full_transactions = true;
-        engine_call(req, EL_ENGINE, "engine_getPayloadBodiesByHashV1",
-                    json_pack("[[o]]", el_json_hex(r->block.hash, 32)), get_block_on_bodies);
+        fetch_raw(req, r->block.hash, get_block_done);
         return;
     }
     get_block_done(req);
@@ -1527,17 +1540,6 @@ static void bwr_reply(req_t *req)
     engine_reply_ok(req, req->op->result, req->result);
 }
 
-static void bwr_on_bodies(void *ctx, el_response_t *resp)
-{
-    req_t *req = ctx;
-    if (failed(req, resp, false))
-        return;
-    proto_block_receipts_result_t *r = req->result;
-    if (fill_raw(req, resp->result, r->block.transactions, r->block.n_transactions) != 0)
-        return;
-    bwr_reply(req);
-}
-
 static void bwr_have_receipts(req_t *req, json_t *receipts)
 {
     proto_block_receipts_result_t *r = req->result;
@@ -1580,8 +1582,7 @@ static void bwr_have_receipts(req_t *req, json_t *receipts)
         bwr_reply(req);
         return;
     }
-    engine_call(req, EL_ENGINE, "engine_getPayloadBodiesByHashV1",
-                json_pack("[[o]]", el_json_hex(r->block.hash, 32)), bwr_on_bodies);
+    fetch_raw(req, r->block.hash, bwr_reply);
 }
 
 static void bwr_on_tx_receipts(void *ctx, el_response_t *resp)
