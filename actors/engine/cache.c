@@ -36,7 +36,6 @@ static void entry_free(payload_entry_t *e)
 {
     proto_free(proto_op_find("build_block")->result, &e->built);
     json_decref(e->payload_json);
-    free(e->payload_text);
     json_decref(e->requests_json);
     json_decref(e->versioned_json);
     free(e->encoded);

@@ -38,7 +38,6 @@ typedef struct {
     uint8_t parent_beacon_block_root[32];
     proto_build_block_result_t built; /* owned */
     json_t *payload_json;            /* the executionPayload as the client sent it */
-    char *payload_text;              /* and its text, byte for byte (or NULL) */
     json_t *requests_json;           /* executionRequests (Prague) or NULL */
     json_t *versioned_json;          /* blob versioned hashes (Cancun on) or NULL */
     uint8_t *encoded;                /* msgpack of built.payload, to recognise it */

@@ -280,55 +280,40 @@ json_t *el_json_encode(const proto_schema_t *schema, const void *obj)
     return out;
 }
 
-/*  Skips a JSON string starting at p (at its quote); returns the index after
-    its closing quote, or len. */
-static size_t skip_string(const char *s, size_t len, size_t p)
+json_t *el_json_payload_spec(json_t *payload, int version)
 {
-    for (p++; p < len; p++) {
-        if (s[p] == '\\')
-            p++;
-        else if (s[p] == '"')
-            return p + 1;
+    static const char *const v1[] = {"parentHash", "feeRecipient", "stateRoot", "receiptsRoot",
+                                     "logsBloom", "prevRandao", "blockNumber", "gasLimit",
+                                     "gasUsed", "timestamp", "extraData", "baseFeePerGas",
+                                     "blockHash", "transactions"};
+    static const char *const wd[] = {"index", "validatorIndex", "address", "amount"};
+    if (!json_is_object(payload) || version < 1 || version > 3)
+        return NULL;
+    json_t *out = json_object();
+    for (size_t i = 0; i < sizeof v1 / sizeof *v1; i++) {
+        json_t *v = json_object_get(payload, v1[i]);
+        if (v)
+            json_object_set(out, v1[i], v);
     }
-    return len;
-}
-
-int el_json_member_text(const char *s, size_t len, const char *key, size_t *off, size_t *n)
-{
-    size_t klen = strlen(key);
-    for (size_t p = 0; p < len; p++) {
-        if (s[p] != '"')
-            continue;
-        size_t end = skip_string(s, len, p);
-        bool match = end - p == klen + 2 && memcmp(s + p + 1, key, klen) == 0;
-        p = end - 1;
-        if (!match)
-            continue;
-        size_t q = end;
-        while (q < len && (s[q] == ' ' || s[q] == '\t' || s[q] == '\n' || s[q] == '\r'))
-            q++;
-        if (q >= len || s[q] != ':')
-            continue; /* a string value equal to the key, not the key */
-        q++;
-        while (q < len && (s[q] == ' ' || s[q] == '\t' || s[q] == '\n' || s[q] == '\r'))
-            q++;
-        if (q >= len || (s[q] != '{' && s[q] != '['))
-            return -1;
-        int depth = 0;
-        for (size_t r = q; r < len; r++) {
-            if (s[r] == '"') {
-                r = skip_string(s, len, r) - 1;
-            } else if (s[r] == '{' || s[r] == '[') {
-                depth++;
-            } else if (s[r] == '}' || s[r] == ']') {
-                if (--depth == 0) {
-                    *off = q;
-                    *n = r + 1 - q;
-                    return 0;
-                }
-            }
+    json_t *wds = json_object_get(payload, "withdrawals");
+    if (version >= 2 && wds) {
+        json_t *list = json_is_array(wds) ? json_array() : json_incref(wds);
+        size_t i;
+        json_t *w;
+        json_array_foreach(wds, i, w) {
+            json_t *copy = json_is_object(w) ? json_object() : json_incref(w);
+            for (size_t k = 0; json_is_object(w) && k < sizeof wd / sizeof *wd; k++)
+                if (json_object_get(w, wd[k]))
+                    json_object_set(copy, wd[k], json_object_get(w, wd[k]));
+            json_array_append_new(list, copy);
         }
-        return -1;
+        json_object_set_new(out, "withdrawals", list);
     }
-    return -1;
+    if (version >= 3) {
+        const char *const v3[] = {"blobGasUsed", "excessBlobGas"};
+        for (size_t i = 0; i < 2; i++)
+            if (json_object_get(payload, v3[i]))
+                json_object_set(out, v3[i], json_object_get(payload, v3[i]));
+    }
+    return out;
 }

@@ -25,9 +25,13 @@ int el_json_u256(json_t *v, uint8_t out[32]);
 json_t *el_json_hex(const uint8_t *bytes, size_t len);
 json_t *el_json_qty(uint64_t v);
 
-/*  Finds the text of the object or array value of the first member named
-    `key` in a JSON document (string-aware), so that it can be passed on
-    byte for byte. Returns 0 with its offset and length, or -1. */
-int el_json_member_text(const char *json, size_t len, const char *key, size_t *off, size_t *n);
+/*  A copy of an ExecutionPayload object with only the members of the
+    specification's ExecutionPayloadV<version> (2: Shanghai, 3: Cancun and
+    Prague), in the specification's order, withdrawals reduced to the four
+    Withdrawal members. Clients put more in what getPayload returns (e.g.
+    EthereumJS's requestsHash) and strict clients reject unknown members in
+    newPayload. Members the payload lacks stay absent. Returns a new
+    reference, or NULL when payload is not an object or version not 1..3. */
+json_t *el_json_payload_spec(json_t *payload, int version);
 
 #endif

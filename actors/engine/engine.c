@@ -15,6 +15,7 @@
 #include <uthash.h>
 
 #include "alys_config.h"
+#include "build_info.h"
 #include "clock.h"
 #include "el_json.h"
 #include "hex.h"
@@ -72,6 +73,7 @@ struct engine {
     enum { FC_UNKNOWN, FC_LOADING, FC_READY } fc_phase;
     bool caps_checked;
     int64_t caps_checked_ms;
+    bool caps_client_version; /* the client lists engine_getClientVersionV1 */
     bool fatal;
     payload_cache_t *payloads;
     block_cache_t *blocks;
@@ -744,11 +746,21 @@ static void on_health_sync(void *ctx, el_response_t *resp)
     }
     if (self->el_state == EL_STATE_AUTH_FAILED || self->el_state == EL_STATE_OFFLINE)
         return; /* only an authenticated answer ends these (check_caps) */
+    bool synced = json_is_false(resp->result);
     if (json_is_object(resp->result)) {
-        el_json_quantity(json_object_get(resp->result, "currentBlock"), &self->sync_current);
-        el_json_quantity(json_object_get(resp->result, "highestBlock"), &self->sync_highest);
+        uint64_t current = 0, highest = 0;
+        bool have = el_json_quantity(json_object_get(resp->result, "currentBlock"), &current) == 0
+                    && el_json_quantity(json_object_get(resp->result, "highestBlock"), &highest) == 0;
+        if (have) {
+            self->sync_current = current;
+            self->sync_highest = highest;
+        }
+        /* Geth reports progress while only its background indexers lag
+           (txIndexRemainingBlocks is 1 at genesis until a first block
+           arrives): every block is there, so it can build and import */
+        synced = have && current >= highest;
     }
-    set_state(self, json_is_false(resp->result) ? EL_STATE_SYNCED : EL_STATE_SYNCING, NULL);
+    set_state(self, synced ? EL_STATE_SYNCED : EL_STATE_SYNCING, NULL);
 }
 
 static int on_fatal(zloop_t *loop, int timer_id, void *arg) { return -1; }
@@ -756,19 +768,28 @@ static int on_fatal(zloop_t *loop, int timer_id, void *arg) { return -1; }
 /*  engine_exchangeCapabilities: a method the fork schedule needs and the
     client lacks is fatal at start-up, since every build would fail; later it
     is logged (the client was replaced under us). */
+static void identify_client(engine_t *self);
+
+static bool caps_list_has(json_t *list, const char *method)
+{
+    for (size_t j = 0; j < json_array_size(list); j++)
+        if (strcmp(json_string_value(json_array_get(list, j)) ?: "", method) == 0)
+            return true;
+    return false;
+}
+
 static void on_caps(void *ctx, el_response_t *resp)
 {
     engine_t *self = ctx;
     engine_note_el_result(self, resp);
     if (resp->err != PROTO_OK)
         return;
+    self->caps_client_version = caps_list_has(resp->result, "engine_getClientVersionV1");
     const char *need[16];
     fork_required_methods(&self->config.schedule, need, 16);
     char missing[256] = "";
     for (size_t i = 0; need[i]; i++) {
-        bool found = false;
-        for (size_t j = 0; j < json_array_size(resp->result) && !found; j++)
-            found = strcmp(json_string_value(json_array_get(resp->result, j)) ?: "", need[i]) == 0;
+        bool found = caps_list_has(resp->result, need[i]);
         if (!found && strlen(missing) + strlen(need[i]) + 3 < sizeof missing) {
             strcat(missing, missing[0] ? ", " : "");
             strcat(missing, need[i]);
@@ -777,6 +798,8 @@ static void on_caps(void *ctx, el_response_t *resp)
     bool first = !self->caps_checked;
     self->caps_checked = true;
     self->caps_checked_ms = clock_mono_ms();
+    if (first && !self->client.known)
+        identify_client(self);
     if (!missing[0])
         return;
     if (first) {
@@ -790,6 +813,9 @@ static void on_caps(void *ctx, el_response_t *resp)
     }
 }
 
+/*  Offers every Engine API method the actor calls, as the spec asks: the
+    ones the fork schedule needs, and engine_getClientVersionV1, which is
+    optional (its absence only means web3_clientVersion names the client). */
 static void check_caps(engine_t *self)
 {
     const char *methods[16];
@@ -797,6 +823,7 @@ static void check_caps(engine_t *self)
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, json_string(methods[i]));
+    json_array_append_new(list, json_string("engine_getClientVersionV1"));
     el_client_call(self->el, EL_ENGINE, "engine_exchangeCapabilities", json_pack("[o]", list),
                    on_caps, self);
 }
@@ -862,8 +889,24 @@ static void on_client_version(void *ctx, el_response_t *resp)
     if (self->aborting || resp->err == PROTO_EL_UNAVAILABLE || resp->err == PROTO_EL_AUTH_FAILED
         || resp->err == PROTO_EL_TIMEOUT)
         return;
-    /* EthereumJS and older clients lack engine_getClientVersionV1 */
+    /* listed but failing: the public name still says which client it is */
     el_client_call(self->el, EL_RPC, "web3_clientVersion", NULL, on_web3_version, self);
+}
+
+/*  Names the client: engine_getClientVersionV1 when exchangeCapabilities
+    listed it (the spec's way, carrying this build's commit), else
+    web3_clientVersion (EthereumJS and older clients lack the former, and a
+    method the client did not list is not called). */
+static void identify_client(engine_t *self)
+{
+    if (!self->caps_client_version) {
+        el_client_call(self->el, EL_RPC, "web3_clientVersion", NULL, on_web3_version, self);
+        return;
+    }
+    el_client_call(self->el, EL_ENGINE, "engine_getClientVersionV1",
+                   json_pack("[{s:s,s:s,s:s,s:s}]", "code", "AL", "name", "alys-engine", "version",
+                             ALYS_VERSION, "commit", build_info_commit()),
+                   on_client_version, self);
 }
 
 /* ------------------------------------------------------------- recovery */
@@ -1001,11 +1044,8 @@ static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
     if (self->caps_checked
         && (due || self->el_state == EL_STATE_AUTH_FAILED || self->el_state == EL_STATE_OFFLINE))
         check_caps(self); /* also proves the JWT works again */
-    if (!self->client.known)
-        el_client_call(self->el, EL_ENGINE, "engine_getClientVersionV1",
-                       json_pack("[{s:s,s:s,s:s,s:s}]", "code", "AL", "name", "alys-engine",
-                                 "version", ALYS_VERSION, "commit", "00000000"),
-                       on_client_version, self);
+    if (!self->client.known && self->caps_checked)
+        identify_client(self);
     if (self->fc_phase == FC_UNKNOWN)
         recover_fork_choice(self);
     else if (!self->caps_checked && self->fc_phase == FC_READY)

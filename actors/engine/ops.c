@@ -62,12 +62,15 @@ static void *alloc_result(req_t *req)
 
 static char *hexs(const uint8_t *b, size_t n, char *buf) { return hex_encode(b, n, buf); }
 
-/*  [ForkchoiceState] for a new head with the current safe and finalized. */
+/*  [ForkchoiceState, null] for a new head with the current safe and
+    finalized. The spec's second parameter is not optional: absent payload
+    attributes are an explicit null (as Lighthouse and Lodestar send it), and
+    strict clients (Geth) reject a one-element array. */
 static json_t *fcu_params(engine_t *e, const uint8_t head[32])
 {
     fork_choice_t *fc = engine_fork_choice(e);
-    return json_pack("[o]", fork_choice_state_json(head, fc->has_safe, fc->safe, fc->has_finalized,
-                                                   fc->finalized));
+    return json_pack("[o,n]", fork_choice_state_json(head, fc->has_safe, fc->safe, fc->has_finalized,
+                                                     fc->finalized));
 }
 
 static void set_head(req_t *req, const uint8_t head[32])
@@ -78,12 +81,17 @@ static void set_head(req_t *req, const uint8_t head[32])
     engine_fc_changed(req->engine);
 }
 
+/*  A block selector as the client's JSON-RPC takes it. `pending` means
+    `latest` (PROTOCOL.md): Alys blocks are built by build_block, so no
+    client has a pending block worth asking for, clients answer the tag
+    differently (EthereumJS refuses it in eth_getLogs, Geth serves a block
+    of its own), and the spec's log filter does not allow it. */
 static json_t *selector_json(const proto_selector_t *sel)
 {
     switch (sel->kind) {
     case PROTO_SEL_HASH: return el_json_hex(sel->hash, 32);
     case PROTO_SEL_NUMBER: return el_json_qty(sel->number);
-    default: return json_string(sel->tag);
+    default: return json_string(strcmp(sel->tag, "pending") == 0 ? "latest" : sel->tag);
     }
 }
 
@@ -221,7 +229,7 @@ static json_t *versioned_hashes(json_t *bundle)
 }
 
 static void build_remember(req_t *req, json_t *payload_json, json_t *requests_json,
-                           json_t *blobs_bundle, const el_response_t *resp)
+                           json_t *blobs_bundle)
 {
     proto_build_block_args_t *a = req->args;
     proto_build_block_result_t *r = req->result;
@@ -237,10 +245,9 @@ static void build_remember(req_t *req, json_t *payload_json, json_t *requests_js
     memcpy(e->parent_beacon_block_root,
            a->has_parent_beacon_block_root ? a->parent_beacon_block_root : s_zero32, 32);
     proto_copy(req->op->result, &e->built, r);
-    e->payload_json = json_incref(payload_json);
-    size_t off, len;
-    if (resp->body && el_json_member_text(resp->body, resp->body_len, "executionPayload", &off, &len) == 0)
-        e->payload_text = strndup(resp->body + off, len);
+    /* newPayload gets back the client's own values, but only the members
+       of the spec's ExecutionPayload: getPayload answers may carry more */
+    e->payload_json = el_json_payload_spec(payload_json, e->fork >= FORK_CANCUN ? 3 : 2);
     e->requests_json = json_incref(requests_json);
     e->versioned_json = e->fork >= FORK_CANCUN ? versioned_hashes(blobs_bundle) : NULL;
     proto_writer_t w;
@@ -308,7 +315,7 @@ static void build_on_payload(void *ctx, el_response_t *resp)
         return;
     }
     json_t *reqs_json = build_fork(req) >= FORK_PRAGUE ? (requests ? json_incref(requests) : json_array()) : NULL;
-    build_remember(req, payload, reqs_json, json_object_get(resp->result, "blobsBundle"), resp);
+    build_remember(req, payload, reqs_json, json_object_get(resp->result, "blobsBundle"));
     json_decref(reqs_json);
     metrics_t *m = engine_metrics(req->engine);
     count(req, "alys_engine_blocks_built_total");
@@ -380,7 +387,7 @@ static void build_send_fcu(req_t *req)
                                                                         : s_zero32,
                                         32));
     json_t *params = fcu_params(e, req->hash);
-    json_array_append_new(params, attrs);
+    json_array_set_new(params, 1, attrs);
     engine_call(req, EL_ENGINE, fork_fcu_method((fork_t) fork), params, build_on_fcu);
 }
 
@@ -455,7 +462,6 @@ typedef struct {
     uint8_t pbbr[32];
     json_t *versioned;      /* new reference */
     json_t *requests;       /* new reference or NULL */
-    const char *payload_text; /* the payload as the client wrote it (borrowed) */
     bool from_cache;
 } np_input_t;
 
@@ -475,7 +481,6 @@ static int np_input(req_t *req, np_input_t *in)
         proto_writer_release(&w);
         if (same && hit->fork == in->fork) {
             in->payload = json_incref(hit->payload_json);
-            in->payload_text = hit->payload_text;
             memcpy(in->pbbr, hit->parent_beacon_block_root, 32);
             in->requests = hit->requests_json ? json_incref(hit->requests_json) : NULL;
             in->versioned = hit->versioned_json ? json_incref(hit->versioned_json) : NULL;
@@ -549,33 +554,6 @@ static int check_payload(req_t *req, const np_input_t *in)
 
 static void send_new_payload(req_t *req, np_input_t *in, el_callback_fn *cb)
 {
-    if (in->payload_text && !engine_aborting(req->engine)) {
-        /* a payload this actor built goes back exactly as the client wrote
-           it: no re-encoding, and nothing lost in a round trip */
-        char *versioned = in->fork >= FORK_CANCUN ? json_dumps(in->versioned, JSON_COMPACT) : NULL;
-        char *requests = in->fork >= FORK_PRAGUE && in->requests ? json_dumps(in->requests, JSON_COMPACT)
-                                                                 : NULL;
-        char pbbr[67], *params = NULL;
-        hex_encode(in->pbbr, 32, pbbr);
-        int rc = in->fork >= FORK_PRAGUE
-                     ? asprintf(&params, "[%s,%s,\"%s\",%s]", in->payload_text, versioned, pbbr,
-                                requests ? requests : "[]")
-                 : in->fork >= FORK_CANCUN
-                     ? asprintf(&params, "[%s,%s,\"%s\"]", in->payload_text, versioned, pbbr)
-                     : asprintf(&params, "[%s]", in->payload_text);
-        free(versioned);
-        free(requests);
-        req->scratch = json_pack("{s:i}", "fork", in->fork);
-        if (rc >= 0 && el_client_call_text(engine_el(req->engine), EL_ENGINE,
-                                           fork_new_payload_method((fork_t) in->fork), params, cb,
-                                           req) == 0) {
-            free(params);
-            return;
-        }
-        free(params);
-        json_decref(req->scratch);
-        req->scratch = NULL;
-    }
     json_t *params = json_pack("[O]", in->payload);
     if (in->fork >= FORK_CANCUN) {
         json_array_append(params, in->versioned);
@@ -709,7 +687,7 @@ static void finalize_on_canonical(void *ctx, el_response_t *resp)
     fork_choice_t *fc = engine_fork_choice(req->engine);
     json_t *state = fork_choice_state_json(fc->head, true, req->hash, true, req->hash);
     engine_call(req, EL_ENGINE, fcu_for_timestamp(req, (uint64_t) time(NULL) > ts ? (uint64_t) time(NULL) : ts),
-                json_pack("[o]", state), finalize_on_fcu);
+                json_pack("[o,n]", state), finalize_on_fcu);
 }
 
 static void finalize_on_block(void *ctx, el_response_t *resp)
@@ -881,7 +859,7 @@ static void ufc_send(req_t *req)
     json_t *state = fork_choice_state_json(a->head, a->has_safe || fc->has_safe, safe,
                                            a->has_finalized || fc->has_finalized, fin);
     engine_call(req, EL_ENGINE, fcu_for_timestamp(req, (uint64_t) time(NULL)),
-                json_pack("[o]", state), ufc_on_fcu);
+                json_pack("[o,n]", state), ufc_on_fcu);
 }
 
 /* ------------------------------------------------------------- ancestry */
@@ -1504,15 +1482,6 @@ static void op_get_logs(req_t *req)
         to = (proto_selector_t){.kind = PROTO_SEL_TAG, .tag = "latest"};
     a->from_block = from;
     a->to_block = to;
-    bool pending = (from.kind == PROTO_SEL_TAG && strcmp(from.tag, "pending") == 0)
-                   || (to.kind == PROTO_SEL_TAG && strcmp(to.tag, "pending") == 0);
-    if (pending) {
-        /* no number to split on: pass through as asked */
-        json_object_set_new(f, "fromBlock", selector_json(&from));
-        json_object_set_new(f, "toBlock", selector_json(&to));
-        engine_call(req, EL_RPC, "eth_getLogs", json_pack("[o]", f), logs_on_single);
-        return;
-    }
     req->scratch = json_pack("{s:[],s:o,s:I,s:I}", "logs", "filter", f, "next", (json_int_t) 0, "to",
                              (json_int_t) 0);
     /* the latest block and any tags, in one batch, so the range can be split */

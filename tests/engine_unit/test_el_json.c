@@ -812,28 +812,61 @@ START_TEST(test_execution_requests_limits)
 }
 END_TEST
 
-/*  el_json_member_text finds a member's object text byte for byte, and is
-    not fooled by the key inside strings or as a string value. */
-START_TEST(test_member_text)
+/*  el_json_payload_spec keeps exactly the spec's ExecutionPayload members
+    for the version, in the spec's order, and reduces withdrawals to theirs. */
+START_TEST(test_payload_spec_members)
 {
-    const char *doc = "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"note\":\"executionPayload\","
-                      "\"x\":\"a \\\"executionPayload\\\": {\", \"executionPayload\" : "
-                      "{\"a\":[1,{\"b\":\"}]\"}],\"c\":\"\\\\\"},\"blockValue\":\"0x1\"}}";
-    size_t off = 0, n = 0;
-    ck_assert_int_eq(el_json_member_text(doc, strlen(doc), "executionPayload", &off, &n), 0);
-    char *text = strndup(doc + off, n);
-    ck_assert_str_eq(text, "{\"a\":[1,{\"b\":\"}]\"}],\"c\":\"\\\\\"}");
-    json_error_t jerr;
-    json_t *parsed = json_loads(text, 0, &jerr);
-    ck_assert_ptr_nonnull(parsed);
-    json_decref(parsed);
-    free(text);
-    ck_assert_int_eq(el_json_member_text(doc, strlen(doc), "missing", &off, &n), -1);
-    /* a scalar value is not an object or array */
-    ck_assert_int_eq(el_json_member_text(doc, strlen(doc), "id", &off, &n), -1);
-    /* truncated: no closing brace */
-    const char *cut = "{\"executionPayload\":{\"a\":\"}\"";
-    ck_assert_int_eq(el_json_member_text(cut, strlen(cut), "executionPayload", &off, &n), -1);
+    json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:[s],s:[{s:s,s:s,s:s,s:s,s:s}],"
+                          "s:s,s:s,s:s,s:s}",
+                          "requestsHash", "0xe3", "blockHash", "0x0b", "parentHash", "0x01",
+                          "feeRecipient", "0x02", "stateRoot", "0x03", "receiptsRoot", "0x04",
+                          "logsBloom", "0x05", "prevRandao", "0x06", "blockNumber", "0x7",
+                          "gasLimit", "0x8", "gasUsed", "0x9", "timestamp", "0xa",
+                          "extraData", "0x", "transactions", "0xf8", "withdrawals", "index",
+                          "0x0", "validatorIndex", "0x1", "address", "0x11", "amount", "0x2",
+                          "note", "x", "baseFeePerGas", "0xc", "excessBlobGas", "0x0",
+                          "blobGasUsed", "0x0", "blockAccessList", "0x");
+    ck_assert_ptr_nonnull(p);
+    static const char *const v3[] = {"parentHash", "feeRecipient", "stateRoot", "receiptsRoot",
+                                     "logsBloom", "prevRandao", "blockNumber", "gasLimit",
+                                     "gasUsed", "timestamp", "extraData", "baseFeePerGas",
+                                     "blockHash", "transactions", "withdrawals", "blobGasUsed",
+                                     "excessBlobGas"};
+    json_t *out = el_json_payload_spec(p, 3);
+    ck_assert_uint_eq(json_object_size(out), 17);
+    const char *key;
+    json_t *value;
+    size_t k = 0;
+    json_object_foreach(out, key, value) {
+        ck_assert_str_eq(key, v3[k]);
+        ck_assert(json_equal(value, json_object_get(p, key)) || strcmp(key, "withdrawals") == 0);
+        k++;
+    }
+    json_t *w = json_array_get(json_object_get(out, "withdrawals"), 0);
+    ck_assert_uint_eq(json_object_size(w), 4);
+    ck_assert_ptr_null(json_object_get(w, "note"));
+    ck_assert_str_eq(json_string_value(json_object_get(w, "amount")), "0x2");
+    ck_assert_ptr_null(json_object_get(out, "requestsHash"));
+    /* the input is not changed */
+    ck_assert_ptr_nonnull(json_object_get(p, "requestsHash"));
+    json_decref(out);
+
+    out = el_json_payload_spec(p, 2);
+    ck_assert_uint_eq(json_object_size(out), 15);
+    ck_assert_ptr_null(json_object_get(out, "blobGasUsed"));
+    ck_assert_ptr_nonnull(json_object_get(out, "withdrawals"));
+    json_decref(out);
+    out = el_json_payload_spec(p, 1);
+    ck_assert_uint_eq(json_object_size(out), 14);
+    json_decref(out);
+
+    ck_assert_ptr_null(el_json_payload_spec(p, 4));
+    ck_assert_ptr_null(el_json_payload_spec(p, 0));
+    json_t *arr = json_array();
+    ck_assert_ptr_null(el_json_payload_spec(arr, 3));
+    ck_assert_ptr_null(el_json_payload_spec(NULL, 3));
+    json_decref(arr);
+    json_decref(p);
 }
 END_TEST
 
@@ -867,7 +900,7 @@ static Suite *el_json_suite(void)
     tcase_add_test(values, test_value_helpers);
     tcase_add_test(values, test_execution_requests_limits);
     tcase_add_test(values, test_execution_requests_sizes);
-    tcase_add_test(values, test_member_text);
+    tcase_add_test(values, test_payload_spec_members);
     suite_add_tcase(s, values);
     return s;
 }
