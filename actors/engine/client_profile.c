@@ -3,19 +3,30 @@
 #include <string.h>
 #include <strings.h>
 
-/*  Sources: EthereumJS 0.10.5 as run against this actor; Geth and Reth from
-    their source and the Engine API specification.
+/*  Sources: EthereumJS 0.10.5 and Geth 1.17.10 as run against this actor
+    (the integration suite checks every field below that a client shows
+    through the Engine API: test_client_profile in
+    tests/integration/test_engine.c); Reth and the others from their source
+    and the Engine API specification.
     - EthereumJS: fcU to the parent moves latest there; to genesis or at or
       below finalized it answers VALID without moving. Unknown payload id is
       -32001, not -38001; keeps the 3 newest builds per head. newPayload with
-      an unknown parent answers ACCEPTED. Seen in the integration suite: after
-      a restart of its own (--sync none), a head on a side branch that was
+      an unknown parent answers ACCEPTED. Invalid payload attributes (a
+      timestamp not after the parent's) are -32602, not -38003. No
+      engine_getClientVersionV1. Seen in the integration suite: after a
+      restart of its own (--sync none), a head on a side branch that was
       made canonical by a reorg before the restart answers SYNCING; the actor
       logs that when it re-sends its fork choice.
     - Geth: rewinds to an older canonical block (since 2026-05) above
       finality; deeper than --engine.maxreorgdepth gives -38006. Keeps 10
       payloads and returns the same one on repeat. SYNCING for an unknown
-      parent, ACCEPTED when the parent's state is missing.
+      parent, ACCEPTED when the parent is known but its state is missing.
+      The spec's codes (-38001, -38003) and engine_getClientVersionV1 (code
+      GE). Strict about parameter shapes: a forkchoiceUpdated without its
+      second parameter or a payload with members outside the spec's
+      ExecutionPayload is -32602. eth_syncing reports progress at genesis
+      (txIndexRemainingBlocks 1 until the first block arrives) although
+      currentBlock equals highestBlock.
     - Reth: below finality -38006; above it (since 2026-08) builds on the
       ancestor without moving the head; never answers ACCEPTED (side chains
       are executed). Drops a payload job once fetched and caches the last
@@ -23,21 +34,39 @@
       requires exactly "Bearer " in the Authorization header; may answer
       getPayload with an empty payload it races while building. */
 static const client_profile_t s_profiles[] = {
-    {"EJ", "ethereumjs", true, true, -32001, true, 3, false, false, NULL},
-    {"GE", "geth", true, true, -38001, true, 10, false, false,
-     "geth does not rewind at or below the finalized block, nor deeper than "
-     "--engine.maxreorgdepth"},
-    {"RH", "reth", false, false, -38001, false, 0, true, true,
-     "reth keeps its head on a forkchoiceUpdated to an ancestor; run it with "
-     "--engine.always-process-payload-attributes-on-canonical-head or revert by "
-     "building a sibling block instead"},
-    {"NM", "nethermind", true, true, -38001, true, 0, false, false, NULL},
-    {"BU", "besu", true, true, -38001, true, 0, false, false, NULL},
-    {"EG", "erigon", true, true, -38001, true, 0, false, false, NULL},
+    {.code = "EJ", .name = "ethereumjs", .rewinds_to_ancestor = true, .answers_accepted = true,
+     .unknown_payload_code = -32001, .keeps_payload_after_get = true, .payloads_kept = 3,
+     .client_version_v1 = false, .unknown_parent_status = "ACCEPTED",
+     .invalid_attributes_code = -32602},
+    {.code = "GE", .name = "geth", .rewinds_to_ancestor = true, .answers_accepted = true,
+     .unknown_payload_code = -38001, .keeps_payload_after_get = true, .payloads_kept = 10,
+     .revert_note = "geth does not rewind at or below the finalized block, nor deeper than "
+                    "--engine.maxreorgdepth",
+     .client_version_v1 = true, .unknown_parent_status = "SYNCING",
+     .invalid_attributes_code = -38003},
+    {.code = "RH", .name = "reth", .rewinds_to_ancestor = false, .answers_accepted = false,
+     .unknown_payload_code = -38001, .keeps_payload_after_get = false, .payloads_kept = 0,
+     .strict_bearer_prefix = true, .empty_payload_first = true,
+     .revert_note = "reth keeps its head on a forkchoiceUpdated to an ancestor; run it with "
+                    "--engine.always-process-payload-attributes-on-canonical-head or revert by "
+                    "building a sibling block instead",
+     .client_version_v1 = true, .unknown_parent_status = "SYNCING",
+     .invalid_attributes_code = -38003},
+    {.code = "NM", .name = "nethermind", .rewinds_to_ancestor = true, .answers_accepted = true,
+     .unknown_payload_code = -38001, .keeps_payload_after_get = true, .client_version_v1 = true,
+     .unknown_parent_status = "SYNCING", .invalid_attributes_code = -38003},
+    {.code = "BU", .name = "besu", .rewinds_to_ancestor = true, .answers_accepted = true,
+     .unknown_payload_code = -38001, .keeps_payload_after_get = true, .client_version_v1 = true,
+     .unknown_parent_status = "SYNCING", .invalid_attributes_code = -38003},
+    {.code = "EG", .name = "erigon", .rewinds_to_ancestor = true, .answers_accepted = true,
+     .unknown_payload_code = -38001, .keeps_payload_after_get = true, .client_version_v1 = true,
+     .unknown_parent_status = "SYNCING", .invalid_attributes_code = -38003},
 };
 
-static const client_profile_t s_generic = {"??", "generic", true, true, -38001, true, 0, false,
-                                           false, NULL};
+static const client_profile_t s_generic = {
+    .code = "??", .name = "generic", .rewinds_to_ancestor = true, .answers_accepted = true,
+    .unknown_payload_code = -38001, .keeps_payload_after_get = true, .client_version_v1 = true,
+    .unknown_parent_status = "SYNCING", .invalid_attributes_code = -38003};
 
 const client_profile_t *client_profile_for(const char *code_or_name)
 {

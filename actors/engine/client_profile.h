@@ -31,6 +31,15 @@ typedef struct {
         a timer, and an empty block is a valid block. */
     bool empty_payload_first;
     const char *revert_note;        /* said when a revert did not move the head */
+    /*  lists engine_getClientVersionV1 in exchangeCapabilities and answers
+        it; otherwise web3_clientVersion names the client. */
+    bool client_version_v1;
+    /*  newPayload of a block whose parent the client does not know:
+        "SYNCING" (the spec) or "ACCEPTED". Either is EL_SYNCING to peers. */
+    const char *unknown_parent_status;
+    /*  the JSON-RPC error code for payload attributes that the spec calls
+        invalid, e.g. a timestamp not after the parent's (spec: -38003). */
+    int64_t invalid_attributes_code;
 } client_profile_t;
 
 /*  The profile for a client code ("EJ") or --client name ("ethereumjs");

@@ -80,6 +80,25 @@ START_TEST(test_profile_fields)
     ck_assert_int_eq(geth->payloads_kept, 10);
     ck_assert_int_eq(geth->unknown_payload_code, -38001);
     ck_assert_ptr_nonnull(geth->revert_note);
+
+    /* where EthereumJS and Geth differ (both checked against the real
+       clients by the integration suite) */
+    ck_assert(!ej->client_version_v1);
+    ck_assert(geth->client_version_v1);
+    ck_assert_str_eq(ej->unknown_parent_status, "ACCEPTED");
+    ck_assert_str_eq(geth->unknown_parent_status, "SYNCING");
+    ck_assert_int_eq(ej->invalid_attributes_code, -32602);
+    ck_assert_int_eq(geth->invalid_attributes_code, -38003);
+    /* every profile says something for every field */
+    const client_profile_t *all[] = {ej, geth, reth, client_profile_for("NM"), client_profile_for("BU"),
+                                     client_profile_for("EG"), client_profile_for(NULL)};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        ck_assert_ptr_nonnull(all[i]->unknown_parent_status);
+        ck_assert(strcmp(all[i]->unknown_parent_status, "SYNCING") == 0
+                  || strcmp(all[i]->unknown_parent_status, "ACCEPTED") == 0);
+        ck_assert_int_lt(all[i]->invalid_attributes_code, 0);
+        ck_assert_int_lt(all[i]->unknown_payload_code, 0);
+    }
 }
 END_TEST
 

@@ -39,6 +39,7 @@
 #define PROC_STOP_GRACE_MS    2000
 #define SIGN_TIMEOUT_MS       30000
 #define LOG_TAIL_BYTES        4096
+#define GETH_TOOL_TIMEOUT_MS  60000
 
 static const char s_zero32[] =
     "0x0000000000000000000000000000000000000000000000000000000000000000";
@@ -635,15 +636,16 @@ int harness_run_capture(char *const argv[], char **out, int *exit_code, int time
     return 0;
 }
 
-/* ---- EthereumJS execution client ---------------------------------------- */
+/* ---- execution client (EthereumJS or Geth) ------------------------------ */
 
 struct el_node_t {
+    el_kind_t kind;
     char *datadir;
     char *chain_dir;
     char *genesis_path;
     char *jwt_path;
     char *log_path;
-    char *cli_path;
+    char *cli_path;     /* EthereumJS's cli.js, or the geth binary */
     char jwt_hex[65];
     char rpc_url[64];
     char engine_url[64];
@@ -716,11 +718,56 @@ static void dump_log_tail(const el_node_t *self, off_t offset)
     free(tail);
 }
 
+/*  Adds to alloc the system contracts that Geth's Cancun and Prague call,
+    with the code and nonce of the pinned Geth's own dev genesis: EIP-4788
+    beacon roots from Cancun on; EIP-2935 block hashes, EIP-7002 withdrawal
+    requests and EIP-7251 consolidation requests from Prague on (Geth
+    rejects a Prague block whose request contracts have no code). Returns 0,
+    or -1 with the reason in err. */
+static int geth_system_contracts(const char *geth, bool prague, json_t *alloc,
+                                 char *err, size_t err_len)
+{
+    static const char *const addrs[] = {
+        "000f3df6d732807ef1319fb7b8bb8522d0beac02", /* EIP-4788, Cancun */
+        "0000f90827f1c53a10cb7a02335b175320002935", /* EIP-2935, Prague */
+        "00000961ef480eb55e80d19ad83579a64c007002", /* EIP-7002, Prague */
+        "0000bbddc7ce488642fb579f8b00f3a590007251", /* EIP-7251, Prague */
+    };
+    char *const argv[] = {(char *) geth, "--dev", "dumpgenesis", NULL};
+    char *out = NULL;
+    int code = -1;
+    if (harness_run_capture(argv, &out, &code, GETH_TOOL_TIMEOUT_MS) < 0 || code != 0) {
+        set_err(err, err_len, "%s --dev dumpgenesis failed (exit %d)", geth, code);
+        free(out);
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *dev = json_loads(out, 0, &jerr);
+    free(out);
+    json_t *dev_alloc = json_object_get(dev, "alloc");
+    int rc = 0;
+    for (size_t i = 0; i < (prague ? 4u : 1u) && rc == 0; i++) {
+        char key[43];
+        snprintf(key, sizeof key, "0x%s", addrs[i]);
+        json_t *entry = json_object_get(dev_alloc, addrs[i]);
+        if (!entry)
+            entry = json_object_get(dev_alloc, key);
+        if (!json_is_string(json_object_get(entry, "code"))) {
+            set_err(err, err_len, "geth's dev genesis has no code at %s", key);
+            rc = -1;
+            break;
+        }
+        json_object_set(alloc, key, entry);
+    }
+    json_decref(dev);
+    return rc;
+}
+
 /*  The genesis that the old Alys node used (every pre-merge fork at block 0,
     merged at genesis, Shanghai at time 0), plus Cancun and Prague when
     asked. blobGasUsed/excessBlobGas and blobSchedule are what Geth expects
     of a Cancun genesis; EthereumJS accepts them and would default them. */
-static json_t *genesis_build(const el_node_opts_t *opts, uint64_t chain_id,
+static json_t *genesis_build(const el_node_t *self, const el_node_opts_t *opts, uint64_t chain_id,
                              char *err, size_t err_len)
 {
     static const char *const block_forks[] = {
@@ -795,6 +842,13 @@ static json_t *genesis_build(const el_node_opts_t *opts, uint64_t chain_id,
         json_decref(extra);
     }
 
+    if (self->kind == EL_KIND_GETH && cancun
+        && geth_system_contracts(self->cli_path, prague, alloc, err, err_len) < 0) {
+        json_decref(config);
+        json_decref(alloc);
+        return NULL;
+    }
+
     json_t *genesis = json_object();
     json_object_set_new(genesis, "config", config);
     json_object_set_new(genesis, "nonce", json_string("0x0"));
@@ -842,15 +896,23 @@ static launch_t node_log_verdict(const el_node_t *self, off_t log_offset, bool *
 {
     char *log = read_from(self->log_path, log_offset, 1u << 20);
     launch_t verdict = LAUNCH_READY;
-    if (log && strstr(log, "EADDRINUSE")) {
+    bool geth = self->kind == EL_KIND_GETH;
+    if (log && strstr(log, geth ? "address already in use" : "EADDRINUSE")) {
         set_err(err, err_len, "port already in use");
         verdict = LAUNCH_ADDR_IN_USE;
-    } else if (log && strstr(log, "Error starting client")) {
+    } else if (log && strstr(log, geth ? "Fatal:" : "Error starting client")) {
         set_err(err, err_len, "the client reported an error while starting");
         verdict = LAUNCH_FAILED;
     }
-    if (started)
+    if (started && geth) {
+        /* Geth names each HTTP endpoint once it listens on it */
+        char rpc[48], engine[48];
+        snprintf(rpc, sizeof rpc, "endpoint=127.0.0.1:%d ", self->rpc_port);
+        snprintf(engine, sizeof engine, "endpoint=127.0.0.1:%d ", self->engine_port);
+        *started = log && strstr(log, rpc) && strstr(log, engine);
+    } else if (started) {
         *started = log && strstr(log, "Client started successfully");
+    }
     free(log);
     return verdict;
 }
@@ -908,6 +970,32 @@ static launch_t node_wait_ready(el_node_t *self, off_t log_offset, char *err, si
     }
 }
 
+/*  `geth init` of the node's genesis into an empty chain directory, with
+    its output in the node's log. Returns 0 or -1. */
+static int geth_init(el_node_t *self)
+{
+    harness_rmrf(self->chain_dir);
+    char *const argv[] = {self->cli_path, "--datadir", self->chain_dir, "init",
+                          self->genesis_path, NULL};
+    off_t offset = file_size(self->log_path);
+    harness_proc_t *init = harness_proc_spawn(argv, self->log_path);
+    int status = -1;
+    if (!init)
+        return -1;
+    if (harness_proc_wait(init, GETH_TOOL_TIMEOUT_MS, &status) < 0) {
+        harness_proc_destroy(&init);
+        fprintf(stderr, "harness: geth init did not finish\n");
+        return -1;
+    }
+    harness_proc_destroy(&init);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "harness: geth init failed (status 0x%x)\n", status);
+        dump_log_tail(self, offset);
+        return -1;
+    }
+    return 0;
+}
+
 /*  Starts the client on the node's ports. With fresh set, picks new ports
     and an empty chain directory, and retries once on a port clash. */
 static int node_launch(el_node_t *self, bool fresh)
@@ -930,7 +1018,17 @@ static int node_launch(el_node_t *self, bool fresh)
         snprintf(rpc_port, sizeof rpc_port, "%d", self->rpc_port);
         snprintf(engine_port, sizeof engine_port, "%d", self->engine_port);
         snprintf(p2p_port, sizeof p2p_port, "%d", self->p2p_port);
-        char *const argv[] = {
+        char *const geth_argv[] = {
+            self->cli_path, "--datadir", self->chain_dir,
+            "--authrpc.addr", "127.0.0.1", "--authrpc.port", engine_port,
+            "--authrpc.jwtsecret", self->jwt_path,
+            "--http", "--http.addr", "127.0.0.1", "--http.port", rpc_port,
+            "--http.api", "eth,net,web3",
+            "--nodiscover", "--maxpeers", "0", "--port", "0", "--ipcdisable",
+            "--syncmode", "full", "--verbosity", "3",
+            NULL
+        };
+        char *const ejs_argv[] = {
             "node", self->cli_path,
             "--gethGenesis", self->genesis_path,
             "--dataDir", self->chain_dir,
@@ -943,6 +1041,9 @@ static int node_launch(el_node_t *self, bool fresh)
             "--isSingleNode", "--sync", "none",
             NULL
         };
+        char *const *argv = self->kind == EL_KIND_GETH ? geth_argv : ejs_argv;
+        if (fresh && self->kind == EL_KIND_GETH && geth_init(self) < 0)
+            return -1;
         off_t offset = file_size(self->log_path);
         int fd = open(self->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd < 0) {
@@ -951,7 +1052,7 @@ static int node_launch(el_node_t *self, bool fresh)
         }
         harness_proc_t *proc = calloc(1, sizeof *proc);
         if (proc)
-            proc->pid = fork_exec(argv, fd, fd, self->datadir);
+            proc->pid = fork_exec((char *const *) argv, fd, fd, self->datadir);
         close(fd);
         if (!proc || proc->pid < 0) {
             fprintf(stderr, "harness: cannot run node: %s\n", strerror(errno));
@@ -966,11 +1067,12 @@ static int node_launch(el_node_t *self, bool fresh)
         proc_terminate(self->proc, NODE_STOP_GRACE_MS);
         free(self->proc);
         self->proc = NULL;
+        const char *name = self->kind == EL_KIND_GETH ? "Geth" : "EthereumJS";
         if (state == LAUNCH_ADDR_IN_USE && fresh && attempt == 0) {
-            fprintf(stderr, "harness: EthereumJS: %s; retrying with new ports\n", err);
+            fprintf(stderr, "harness: %s: %s; retrying with new ports\n", name, err);
             continue;
         }
-        fprintf(stderr, "harness: EthereumJS did not start: %s\n", err);
+        fprintf(stderr, "harness: %s did not start: %s\n", name, err);
         dump_log_tail(self, offset);
         return -1;
     }
@@ -998,12 +1100,19 @@ el_node_t *el_node_new(const el_node_opts_t *opts)
         return NULL;
     char err[256] = "";
     self->chain_id = opts->chain_id ? opts->chain_id : HARNESS_DEFAULT_CHAIN_ID;
-    if (asprintf(&self->cli_path, "%s/deploy/ethereumjs/node_modules/@ethereumjs/client/dist/esm/bin/cli.js",
-                 source_root()) < 0) {
+    self->kind = opts->client;
+    if (self->kind == EL_KIND_DEFAULT && harness_el_kind_from_env(&self->kind) < 0)
+        goto fail;
+    if (self->kind == EL_KIND_GETH) {
+        const char *bin = getenv("ALYS_GETH_BIN");
+        self->cli_path = strdup(bin && *bin ? bin : "geth");
+        if (!self->cli_path)
+            goto fail;
+    } else if (asprintf(&self->cli_path, "%s/deploy/ethereumjs/node_modules/@ethereumjs/client/dist/esm/bin/cli.js",
+                        source_root()) < 0) {
         self->cli_path = NULL;
         goto fail;
-    }
-    if (access(self->cli_path, R_OK) < 0) {
+    } else if (access(self->cli_path, R_OK) < 0) {
         fprintf(stderr, "harness: %s: %s (run scripts/setup)\n", self->cli_path, strerror(errno));
         goto fail;
     }
@@ -1012,7 +1121,7 @@ el_node_t *el_node_new(const el_node_opts_t *opts)
         || asprintf(&self->chain_dir, "%s/chain", self->datadir) < 0
         || asprintf(&self->genesis_path, "%s/genesis.json", self->datadir) < 0
         || asprintf(&self->jwt_path, "%s/jwt.hex", self->datadir) < 0
-        || asprintf(&self->log_path, "%s/ethereumjs.log", self->datadir) < 0) {
+        || asprintf(&self->log_path, "%s/%s.log", self->datadir, harness_el_kind_name(self->kind)) < 0) {
         fprintf(stderr, "harness: cannot create a data directory: %s\n", strerror(errno));
         goto fail;
     }
@@ -1022,7 +1131,7 @@ el_node_t *el_node_new(const el_node_opts_t *opts)
         set_err(err, sizeof err, "cannot write %s: %s", self->jwt_path, strerror(errno));
         goto fail_msg;
     }
-    json_t *genesis = genesis_build(opts, self->chain_id, err, sizeof err);
+    json_t *genesis = genesis_build(self, opts, self->chain_id, err, sizeof err);
     if (!genesis)
         goto fail_msg;
     int dumped = json_dump_file(genesis, self->genesis_path, JSON_INDENT(2));
@@ -1090,6 +1199,27 @@ uint64_t el_node_chain_id(el_node_t *self) { return self->chain_id; }
 int el_node_rpc_port(el_node_t *self) { return self->rpc_port; }
 int el_node_engine_port(el_node_t *self) { return self->engine_port; }
 pid_t el_node_pid(el_node_t *self) { return self->proc ? self->proc->pid : -1; }
+el_kind_t el_node_kind(el_node_t *self) { return self->kind; }
+
+int harness_el_kind_from_env(el_kind_t *out)
+{
+    const char *name = getenv("ALYS_TEST_EL");
+    if (!name || !*name || strcmp(name, "ethereumjs") == 0) {
+        *out = EL_KIND_ETHEREUMJS;
+        return 0;
+    }
+    if (strcmp(name, "geth") == 0) {
+        *out = EL_KIND_GETH;
+        return 0;
+    }
+    fprintf(stderr, "harness: ALYS_TEST_EL=%s: expected geth or ethereumjs\n", name);
+    return -1;
+}
+
+const char *harness_el_kind_name(el_kind_t kind)
+{
+    return kind == EL_KIND_GETH ? "geth" : "ethereumjs";
+}
 
 /* ---- transactions from the dev account ---------------------------------- */
 

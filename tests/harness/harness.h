@@ -1,7 +1,8 @@
 /*  harness: runs real processes for the integration tests.
 
-    An el_node_t is a throw-away EthereumJS execution client on loopback with
-    its own data directory, genesis, JWT secret and free ports. A
+    An el_node_t is a throw-away execution client (EthereumJS or Geth) on
+    loopback with its own data directory, genesis, JWT secret and free
+    ports. A
     harness_proc_t is any child process in its own process group (the engine
     actor, the supervisor). harness_rpc() is a blocking JSON-RPC call for
     test code; the actor itself never blocks like this.
@@ -80,9 +81,20 @@ void harness_proc_destroy(harness_proc_t **self_p);
     timeout_ms passed (then its process group is killed). */
 int harness_run_capture(char *const argv[], char **out, int *exit_code, int timeout_ms);
 
-/* ---- EthereumJS execution client ---------------------------------------- */
+/* ---- execution client (EthereumJS or Geth) ------------------------------ */
+
+/*  Which client el_node_new runs: opts->client, else $ALYS_TEST_EL, else
+    EthereumJS. Geth is $ALYS_GETH_BIN, or `geth` from PATH. */
+typedef enum { EL_KIND_DEFAULT = 0, EL_KIND_ETHEREUMJS, EL_KIND_GETH } el_kind_t;
+
+/*  The client $ALYS_TEST_EL names ("geth" or "ethereumjs"; unset or empty:
+    EthereumJS). An unknown name is reported on stderr and gives -1. */
+int harness_el_kind_from_env(el_kind_t *out);
+/*  "ethereumjs" or "geth". */
+const char *harness_el_kind_name(el_kind_t kind);
 
 typedef struct {
+    el_kind_t client;               /* EL_KIND_DEFAULT: $ALYS_TEST_EL */
     bool cancun;                    /* cancunTime 0 (Engine API V3) */
     bool prague;                    /* pragueTime 0 (V4); implies cancun */
     const char *jwt_hex;            /* 64 hex digits; NULL: random */
@@ -94,12 +106,15 @@ typedef struct {
 
 typedef struct el_node_t el_node_t;
 
-/*  Starts a fresh EthereumJS (Shanghai at genesis unless opts say otherwise;
-    opts may be NULL) from <root>/deploy/ethereumjs, where root is
-    $ALYS_SOURCE_ROOT or the source tree this file was built from. Returns
-    once eth_chainId answers and the engine port accepts connections, or
-    NULL after 30 s, on a startup error in its log, or when it exits (the
-    log's tail goes to stderr). A port clash is retried once with new ports. */
+/*  Starts a fresh execution client (Shanghai at genesis unless opts say
+    otherwise; opts may be NULL). EthereumJS runs from
+    <root>/deploy/ethereumjs, where root is $ALYS_SOURCE_ROOT or the source
+    tree this file was built from; Geth gets `geth init` of the same genesis
+    plus the system contracts its Cancun and Prague need (taken from its own
+    dev genesis) and runs in full sync mode without peers. Returns once
+    eth_chainId answers and the engine port accepts connections, or NULL
+    after 30 s, on a startup error in its log, or when it exits (the log's
+    tail goes to stderr). A port clash is retried once with new ports. */
 el_node_t *el_node_new(const el_node_opts_t *opts);
 /*  SIGTERM to the client's process group, SIGKILL after 3 s, reap, and
     remove the data directory unless $ALYS_KEEP_TEST_DIRS is set. */
@@ -124,6 +139,8 @@ int el_node_rpc_port(el_node_t *self);
 int el_node_engine_port(el_node_t *self);
 /*  The client's pid, or -1 while it is stopped. */
 pid_t el_node_pid(el_node_t *self);
+/*  Which client this node runs (never EL_KIND_DEFAULT). */
+el_kind_t el_node_kind(el_node_t *self);
 
 /* ---- transactions from the dev account ---------------------------------- */
 

@@ -1,4 +1,5 @@
-/*  Integration: a real EthereumJS, the real alys-engine, driven through a C
+/*  Integration: a real execution client (EthereumJS or Geth, as
+    $ALYS_TEST_EL says), the real alys-engine, driven through a C
     DEALER peer and through alys-engine-cli. The tests run in order and share
     one chain: later tests build on what earlier ones committed. */
 #include <check.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_profile.h"
 #include "clock.h"
 #include "harness.h"
 #include "hex.h"
@@ -230,7 +232,8 @@ START_TEST(test_ping_and_status)
     }
     ck_assert_str_eq(st.el.state, "synced");
     ck_assert(st.el.has_client);
-    ck_assert_str_eq(st.el.client.code, "EJ");
+    if (!s_external)
+        ck_assert_str_eq(st.el.client.code, el_node_kind(s_node) == EL_KIND_GETH ? "GE" : "EJ");
     ck_assert_str_eq(st.el.endpoint, engine_url());
     ck_assert(st.forkchoice.has_head);
     ck_assert_mem_eq(st.forkchoice.head, s_hashes[0], 32);
@@ -1143,6 +1146,143 @@ START_TEST(test_metrics)
 }
 END_TEST
 
+/*  A direct Engine API call to the client under test. Returns the result,
+    or NULL with the client's JSON-RPC error code in *code (0 when the call
+    failed otherwise). */
+static json_t *engine_direct(const char *method, json_t *params, int64_t *code)
+{
+    char err[512] = "";
+    json_t *r = harness_rpc(engine_url(), method, params, jwt_path(), err, sizeof err);
+    long long c = 0;
+    if (!r && sscanf(err, "JSON-RPC error %lld", &c) != 1)
+        c = 0;
+    if (code)
+        *code = (int64_t) c;
+    if (!r)
+        printf("%s: %s\n", method, err);
+    return r;
+}
+
+/*  The second recorded block of tests/data/blocks-<fork>.json as newPayload
+    parameters: a valid block of another chain, whose parent this chain does
+    not have. */
+static json_t *foreign_block_params(const char *fork)
+{
+    char path[1024];
+    const char *root = getenv("ALYS_SOURCE_ROOT");
+    snprintf(path, sizeof path, "%s/tests/data/blocks-%s.json", root ? root : ".", fork);
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    ck_assert_msg(doc != NULL, "%s: %s", path, jerr.text);
+    json_t *block = json_array_get(json_object_get(doc, "blocks"), 1);
+    json_t *payload = json_deep_copy(json_object_get(block, "executionPayload"));
+    json_object_del(payload, "requestsHash"); /* not an ExecutionPayloadV3 member */
+    json_t *params = json_pack("[o]", payload);
+    if (strcmp(fork, "shanghai") != 0) {
+        json_array_append_new(params, json_array());
+        json_array_append(params, json_object_get(block, "parentBeaconBlockRoot"));
+    }
+    if (strcmp(fork, "prague") == 0)
+        json_array_append(params, json_object_get(block, "executionRequests"));
+    json_decref(doc);
+    return params;
+}
+
+/*  The profile the actor chose predicts what the client does, wherever
+    EthereumJS and Geth differ: each prediction is checked against the
+    client itself with direct Engine API calls that leave its fork choice
+    as it was. */
+START_TEST(test_client_profile)
+{
+    if (s_external)
+        return;
+    const char *fork = getenv("ALYS_TEST_FORK");
+    if (!fork)
+        fork = "shanghai";
+    const bool shanghai = strcmp(fork, "shanghai") == 0, prague = strcmp(fork, "prague") == 0;
+    const client_profile_t *p =
+        client_profile_for(el_node_kind(s_node) == EL_KIND_GETH ? "geth" : "ethereumjs");
+    peer_t *peer = peer_new(s_endpoint, NULL);
+    proto_status_result_t st = status_now(peer);
+    ck_assert_str_eq(st.el.client.code, p->code);
+
+    /* getClientVersionV1: listed and answered, or neither */
+    json_t *caps = engine_direct("engine_exchangeCapabilities",
+                                 json_pack("[[s,s]]", "engine_getClientVersionV1",
+                                           shanghai ? "engine_newPayloadV2" : "engine_newPayloadV3"),
+                                 NULL);
+    ck_assert_ptr_nonnull(caps);
+    bool listed = false;
+    for (size_t i = 0; i < json_array_size(caps); i++)
+        listed = listed
+                 || strcmp(json_string_value(json_array_get(caps, i)) ?: "", "engine_getClientVersionV1") == 0;
+    json_decref(caps);
+    ck_assert_msg(listed == p->client_version_v1, "%s %s engine_getClientVersionV1", p->name,
+                  listed ? "lists" : "does not list");
+    int64_t code = 0;
+    json_t *cv = engine_direct("engine_getClientVersionV1",
+                               json_pack("[{s:s,s:s,s:s,s:s}]", "code", "AL", "name", "alys-engine-test",
+                                         "version", "0", "commit", "0x00000000"),
+                               &code);
+    ck_assert_msg((cv != NULL) == p->client_version_v1, "getClientVersionV1 answered: %d", cv != NULL);
+    if (cv)
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cv, 0), "code")), p->code);
+    json_decref(cv);
+
+    /* an unknown payload id: a real one with its last byte changed, so that
+       a version carried in the id (Geth) stays right */
+    proto_build_block_args_t args = {.timestamp = s_next_ts};
+    s_next_ts += 2;
+    proto_build_block_result_t built = {0};
+    call_ok(peer, "build_block", &args, &built);
+    uint8_t id[8];
+    memcpy(id, built.payload_id, 8);
+    id[7] ^= 0x5a;
+    char idh[19];
+    const char *get = shanghai ? "engine_getPayloadV2" : prague ? "engine_getPayloadV4" : "engine_getPayloadV3";
+    json_t *r = engine_direct(get, json_pack("[s]", hex_encode(id, 8, idh)), &code);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(code, p->unknown_payload_code);
+
+    /* payload attributes with the parent's own timestamp */
+    json_t *latest = rpc("eth_getBlockByNumber", json_pack("[s,b]", "latest", 0));
+    char head[67], safe[67], fin[67];
+    hex_encode(st.forkchoice.head, 32, head);
+    hex_encode(st.forkchoice.safe, 32, safe);
+    hex_encode(st.forkchoice.finalized, 32, fin);
+    ck_assert_str_eq(json_string_value(json_object_get(latest, "hash")), head);
+    json_t *attrs = json_pack("{s:O,s:s,s:s,s:[]}", "timestamp", json_object_get(latest, "timestamp"),
+                              "prevRandao", safe, "suggestedFeeRecipient",
+                              "0x000000000000000000000000000000000000dead", "withdrawals");
+    if (!shanghai)
+        json_object_set_new(attrs, "parentBeaconBlockRoot", json_string(safe));
+    r = engine_direct(shanghai ? "engine_forkchoiceUpdatedV2" : "engine_forkchoiceUpdatedV3",
+                      json_pack("[{s:s,s:s,s:s},o]", "headBlockHash", head, "safeBlockHash", safe,
+                                "finalizedBlockHash", fin, attrs),
+                      &code);
+    json_decref(r);
+    ck_assert_ptr_null(r);
+    ck_assert_int_eq(code, p->invalid_attributes_code);
+    json_decref(latest);
+
+    /* a block whose parent is unknown */
+    r = engine_direct(shanghai ? "engine_newPayloadV2" : prague ? "engine_newPayloadV4" : "engine_newPayloadV3",
+                      foreign_block_params(fork), &code);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "status")), p->unknown_parent_status);
+    json_decref(r);
+
+    /* nothing moved, and the actor still builds and commits */
+    uint8_t now[32];
+    latest_hash(now);
+    ck_assert_mem_eq(now, st.forkchoice.head, 32);
+    proto_free(proto_op_find("build_block")->result, &built);
+    status_free(&st);
+    build_and_commit(peer, 1, NULL);
+    peer_destroy(&peer);
+}
+END_TEST
+
 /*  The execution client goes away and comes back: the actor reports it
     offline, answers EL_UNAVAILABLE meanwhile, then re-sends its last fork
     choice on its own once the client answers again. */
@@ -1335,7 +1475,8 @@ int main(void)
             return 1;
         }
         s_has_funds = true;
-        printf("testing EthereumJS (%s genesis)\n", fork ? fork : "shanghai");
+        printf("testing %s (%s genesis)\n", harness_el_kind_name(el_node_kind(s_node)),
+               fork ? fork : "shanghai");
     }
     snprintf(s_endpoint, sizeof s_endpoint, "ipc://%s/engine.sock", s_dir);
     s_actor = start_main_actor();
@@ -1379,6 +1520,7 @@ int main(void)
     tcase_add_test(tc, test_logs_and_receipts);
     tcase_add_test(tc, test_caches);
     tcase_add_test(tc, test_metrics);
+    tcase_add_test(tc, test_client_profile);
     tcase_add_test(tc, test_el_restart);
     tcase_add_test(tc, test_el_hung);
     tcase_add_test(tc, test_restart_recovers_fork_choice);
