@@ -1,4 +1,5 @@
-/*  Crash recovery with real processes: EthereumJS, alys-supervisor and the
+/*  Crash recovery with real processes: a real execution client
+    (EthereumJS or Geth, as $ALYS_TEST_EL says), alys-supervisor and the
     actor under it, and a chain-actor-like client that builds, commits and
     finalizes blocks in a loop with Lazy Pirate retries. The actor is killed
     with SIGKILL in the middle; the loop must finish, every block it
