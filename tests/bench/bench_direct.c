@@ -209,7 +209,7 @@ int bench_direct_cycle(bench_direct_t *self, const uint8_t head[32], const uint8
         return -1;
     hex_encode(new_head, 32, h);
     snprintf(params, sizeof params,
-             "[{\"headBlockHash\":\"%s\",\"safeBlockHash\":\"%s\",\"finalizedBlockHash\":\"%s\"}]",
+             "[{\"headBlockHash\":\"%s\",\"safeBlockHash\":\"%s\",\"finalizedBlockHash\":\"%s\"},null]",
              h, s, f);
     r = call(self, true, "engine_forkchoiceUpdatedV2", params);
     ok = r && status_valid(json_object_get(r, "payloadStatus"));

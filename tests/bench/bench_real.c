@@ -1,9 +1,11 @@
 /*  bench_real: what the actor adds on a real execution client. A
     build+commit through the actor (DEALER over ipc) against the same four
     Engine API calls made directly by a minimal keep-alive client, on the
-    same EthereumJS and the same chain, alternating in rounds.
+    same execution client and the same chain, alternating in rounds.
 
-    usage: bench_real WORKDIR   (prints RESULT lines; progress on stderr) */
+    usage: bench_real WORKDIR [ethereumjs|geth]
+    (prints RESULT lines a1-a3 for EthereumJS, a4-a6 for Geth; progress on
+    stderr) */
 #include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,20 +42,25 @@ static double cycle_ms(bool actor, peer_t *peer, bench_direct_t *direct)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: bench_real WORKDIR\n");
+    if (argc < 2 || argc > 3
+        || (argc == 3 && strcmp(argv[2], "ethereumjs") != 0 && strcmp(argv[2], "geth") != 0)) {
+        fprintf(stderr, "usage: bench_real WORKDIR [ethereumjs|geth]\n");
         return 2;
     }
     const char *dir = argv[1];
+    el_node_opts_t opts = {.client = argc == 3 && strcmp(argv[2], "geth") == 0 ? EL_KIND_GETH
+                                                                                : EL_KIND_ETHEREUMJS};
+    const bool geth = opts.client == EL_KIND_GETH;
+    const char *name = geth ? "Geth" : "EthereumJS";
     signal(SIGPIPE, SIG_IGN);
     zsys_handler_set(NULL); /* Ctrl-C stops the benchmark */
     char actor_log[512], endpoint[600];
-    snprintf(actor_log, sizeof actor_log, "%s/actor-real.log", dir);
-    snprintf(endpoint, sizeof endpoint, "ipc://%s/actor-real.sock", dir);
-    bench_log("a: starting EthereumJS");
-    el_node_t *node = el_node_new(NULL);
+    snprintf(actor_log, sizeof actor_log, "%s/actor-real-%s.log", dir, harness_el_kind_name(opts.client));
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/actor-real-%s.sock", dir, harness_el_kind_name(opts.client));
+    bench_log("a: starting %s", name);
+    el_node_t *node = el_node_new(&opts);
     if (!node)
-        bench_die("EthereumJS did not start");
+        bench_die("the execution client did not start");
     harness_proc_t *actor = actor_proc_start(endpoint, el_node_engine_url(node),
                                              el_node_rpc_url(node), el_node_jwt_path(node), NULL,
                                              actor_log);
@@ -87,13 +94,17 @@ int main(int argc, char **argv)
                     cycle_ms(use_actor, peer, direct);
         }
         n += PER_ROUND;
-        bench_log("a: round %d of %d done", r + 1, ROUNDS);
+        bench_log("a: %s: round %d of %d done", name, r + 1, ROUNDS);
     }
     double a = bench_median(actor_ms, n), d = bench_median(direct_ms, n);
-    bench_log("a: median cycle %.2f ms through the actor, %.2f ms direct", a, d);
-    bench_result("a1", "EthereumJS: build+commit through the actor (median)", a, 2, "ms", NULL, 0);
-    bench_result("a2", "EthereumJS: the same four calls made directly (median)", d, 2, "ms", NULL, 0);
-    bench_result("a3", "EthereumJS: actor / direct", a / d, 3, "x", "<=", 1.05);
+    bench_log("a: %s: median cycle %.2f ms through the actor, %.2f ms direct", name, a, d);
+    char label[128];
+    snprintf(label, sizeof label, "%s: build+commit through the actor (median)", name);
+    bench_result(geth ? "a4" : "a1", label, a, 2, "ms", NULL, 0);
+    snprintf(label, sizeof label, "%s: the same four calls made directly (median)", name);
+    bench_result(geth ? "a5" : "a2", label, d, 2, "ms", NULL, 0);
+    snprintf(label, sizeof label, "%s: actor / direct", name);
+    bench_result(geth ? "a6" : "a3", label, a / d, 3, "x", "<=", 1.05);
     bench_direct_destroy(&direct);
     peer_destroy(&peer);
     harness_proc_destroy(&actor);

@@ -35,6 +35,10 @@
 #define RPC_MAX_RESPONSE      (64u << 20)
 #define NODE_READY_TIMEOUT_MS 30000
 #define NODE_STOP_GRACE_MS    3000
+/*  Geth writes its in-memory state to disk on SIGTERM (about 2 s here, more
+    under load); killed before that, it restarts at the last block whose
+    state reached the disk. It exits as soon as it is done. */
+#define GETH_STOP_GRACE_MS    30000
 #define NODE_SETTLE_MS        250
 #define PROC_STOP_GRACE_MS    2000
 #define SIGN_TIMEOUT_MS       30000
@@ -905,11 +909,16 @@ static launch_t node_log_verdict(const el_node_t *self, off_t log_offset, bool *
         verdict = LAUNCH_FAILED;
     }
     if (started && geth) {
-        /* Geth names each HTTP endpoint once it listens on it */
+        /* Geth names each HTTP endpoint once it listens on it, but serves
+           them before its services have started and before it handles
+           SIGTERM: a SIGTERM then kills it on the spot, and it restarts at
+           the last block whose state reached the disk. The log indexer
+           starts last, at the end of the Ethereum service's start. */
         char rpc[48], engine[48];
         snprintf(rpc, sizeof rpc, "endpoint=127.0.0.1:%d ", self->rpc_port);
         snprintf(engine, sizeof engine, "endpoint=127.0.0.1:%d ", self->engine_port);
-        *started = log && strstr(log, rpc) && strstr(log, engine);
+        *started = log && strstr(log, rpc) && strstr(log, engine)
+                   && strstr(log, "Started log indexer");
     } else if (started) {
         *started = log && strstr(log, "Client started successfully");
     }
@@ -968,6 +977,11 @@ static launch_t node_wait_ready(el_node_t *self, off_t log_offset, char *err, si
         }
         sleep_ms(100);
     }
+}
+
+static int node_stop_grace_ms(const el_node_t *self)
+{
+    return self->kind == EL_KIND_GETH ? GETH_STOP_GRACE_MS : NODE_STOP_GRACE_MS;
 }
 
 /*  `geth init` of the node's genesis into an empty chain directory, with
@@ -1064,7 +1078,7 @@ static int node_launch(el_node_t *self, bool fresh)
         launch_t state = node_wait_ready(self, offset, err, sizeof err);
         if (state == LAUNCH_READY)
             return 0;
-        proc_terminate(self->proc, NODE_STOP_GRACE_MS);
+        proc_terminate(self->proc, node_stop_grace_ms(self));
         free(self->proc);
         self->proc = NULL;
         const char *name = self->kind == EL_KIND_GETH ? "Geth" : "EthereumJS";
@@ -1161,7 +1175,7 @@ int el_node_stop(el_node_t *self)
 {
     if (!self || !self->proc)
         return -1;
-    proc_terminate(self->proc, NODE_STOP_GRACE_MS);
+    proc_terminate(self->proc, node_stop_grace_ms(self));
     free(self->proc);
     self->proc = NULL;
     return 0;

@@ -116,7 +116,8 @@ typedef struct el_node_t el_node_t;
     after 30 s, on a startup error in its log, or when it exits (the log's
     tail goes to stderr). A port clash is retried once with new ports. */
 el_node_t *el_node_new(const el_node_opts_t *opts);
-/*  SIGTERM to the client's process group, SIGKILL after 3 s, reap, and
+/*  SIGTERM to the client's process group, SIGKILL after 3 s (Geth: 30 s, it
+    flushes its state on SIGTERM), reap, and
     remove the data directory unless $ALYS_KEEP_TEST_DIRS is set. */
 void el_node_destroy(el_node_t **self_p);
 

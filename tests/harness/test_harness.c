@@ -1,5 +1,6 @@
 /*  Integration test of the harness itself: processes, JSON-RPC with JWT,
-    and real EthereumJS nodes at Shanghai, Cancun and Prague that build a
+    and real execution clients (EthereumJS, or Geth with ALYS_TEST_EL=geth)
+    at Shanghai, Cancun and Prague that build a
     block holding a transfer from the dev account. */
 #include "harness.h"
 
@@ -501,7 +502,7 @@ static Suite *harness_suite(void)
     tcase_add_test(local, test_proc);
     suite_add_tcase(s, local);
 
-    TCase *el = tcase_create("ethereumjs");
+    TCase *el = tcase_create("execution client");
     tcase_set_timeout(el, 100);
     tcase_add_test(el, test_shanghai_node);
     tcase_add_test(el, test_cancun_node);
