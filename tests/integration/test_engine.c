@@ -796,9 +796,22 @@ START_TEST(test_validate_payload_and_tampering)
 }
 END_TEST
 
+/*  The profile of the client the harness started (NULL for an external
+    client, whose kind the suite does not know). */
+static const client_profile_t *node_profile(void)
+{
+    if (s_external)
+        return NULL;
+    return client_profile_for(el_node_kind(s_node) == EL_KIND_GETH ? "geth" : "ethereumjs");
+}
+
 START_TEST(test_revert_and_rebuild)
 {
     peer_t *peer = peer_new(s_endpoint, "chain-1");
+    /* a revert is a forkchoiceUpdated to the parent: it moves the client's
+       head only on a client whose profile says it rewinds to an ancestor */
+    if (node_profile())
+        ck_assert(node_profile()->rewinds_to_ancestor);
     uint8_t old_head[32], parent[32];
     memcpy(parent, s_hashes[s_head_number], 32);
     build_and_commit(peer, 1, old_head);
@@ -1200,8 +1213,7 @@ START_TEST(test_client_profile)
     if (!fork)
         fork = "shanghai";
     const bool shanghai = strcmp(fork, "shanghai") == 0, prague = strcmp(fork, "prague") == 0;
-    const client_profile_t *p =
-        client_profile_for(el_node_kind(s_node) == EL_KIND_GETH ? "geth" : "ethereumjs");
+    const client_profile_t *p = node_profile();
     peer_t *peer = peer_new(s_endpoint, NULL);
     proto_status_result_t st = status_now(peer);
     ck_assert_str_eq(st.el.client.code, p->code);
