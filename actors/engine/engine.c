@@ -765,9 +765,6 @@ static void on_health_sync(void *ctx, el_response_t *resp)
 
 static int on_fatal(zloop_t *loop, int timer_id, void *arg) { return -1; }
 
-/*  engine_exchangeCapabilities: a method the fork schedule needs and the
-    client lacks is fatal at start-up, since every build would fail; later it
-    is logged (the client was replaced under us). */
 static void identify_client(engine_t *self);
 
 static bool caps_list_has(json_t *list, const char *method)
@@ -778,6 +775,10 @@ static bool caps_list_has(json_t *list, const char *method)
     return false;
 }
 
+/*  engine_exchangeCapabilities: a method the fork schedule needs and the
+    client lacks is fatal at start-up, since every build would fail; later it
+    is logged (the client was replaced under us). The first answer also
+    says how to name the client. */
 static void on_caps(void *ctx, el_response_t *resp)
 {
     engine_t *self = ctx;

@@ -1237,8 +1237,21 @@ START_TEST(test_client_profile)
                                          "version", "0", "commit", "0x00000000"),
                                &code);
     ck_assert_msg((cv != NULL) == p->client_version_v1, "getClientVersionV1 answered: %d", cv != NULL);
-    if (cv)
+    /* the actor named the client the way the profile says: by
+       getClientVersionV1 when listed, else by web3_clientVersion */
+    if (cv) {
         ck_assert_str_eq(json_string_value(json_object_get(json_array_get(cv, 0), "code")), p->code);
+        ck_assert_str_eq(st.el.client.name,
+                         json_string_value(json_object_get(json_array_get(cv, 0), "name")));
+    } else {
+        json_t *web3 = rpc("web3_clientVersion", NULL);
+        const char *w = json_string_value(web3);
+        ck_assert_ptr_nonnull(w);
+        ck_assert_msg(strncmp(w, st.el.client.name, strlen(st.el.client.name)) == 0
+                          && w[strlen(st.el.client.name)] == '/',
+                      "actor says %s, web3_clientVersion %s", st.el.client.name, w);
+        json_decref(web3);
+    }
     json_decref(cv);
 
     /* an unknown payload id: a real one with its last byte changed, so that
