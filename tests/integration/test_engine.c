@@ -331,9 +331,11 @@ START_TEST(test_get_block)
     ck_assert_mem_eq(r.block.hash, s_hashes[12], 32);
     proto_free(rs, &r);
 
-    const char *tags[] = {"latest", "finalized", "safe", "earliest"};
-    const uint8_t *want[] = {s_hashes[s_head_number], s_hashes[15], s_hashes[15], s_hashes[0]};
-    for (int i = 0; i < (s_base == 0 ? 4 : 3); i++) {
+    /* `pending` means `latest` (PROTOCOL.md), on every client */
+    const char *tags[] = {"latest", "pending", "finalized", "safe", "earliest"};
+    const uint8_t *want[] = {s_hashes[s_head_number], s_hashes[s_head_number], s_hashes[15],
+                             s_hashes[15], s_hashes[0]};
+    for (int i = 0; i < (s_base == 0 ? 5 : 4); i++) {
         a.block.kind = PROTO_SEL_TAG;
         snprintf(a.block.tag, sizeof a.block.tag, "%s", tags[i]);
         call_ok(peer, "get_block", &a, &r);
@@ -968,6 +970,13 @@ START_TEST(test_logs_and_receipts)
     ck_assert_uint_eq(lr.logs[0].topics[1][31], 1);
     ck_assert_uint_eq(lr.logs[1].topics[1][31], 1);
     proto_free(ls, &lr);
+    /* `pending` means `latest`, on every client (EthereumJS refuses the
+       tag itself, and the spec's filter does not allow it) */
+    snprintf(range.to_block.tag, sizeof range.to_block.tag, "pending");
+    call_ok(peer, "get_logs", &range, &lr);
+    ck_assert_uint_eq(lr.n_logs, 2);
+    proto_free(ls, &lr);
+    snprintf(range.to_block.tag, sizeof range.to_block.tag, "latest");
 
     uint8_t other[20];
     memset(other, 0x42, 20);
