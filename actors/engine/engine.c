@@ -855,10 +855,11 @@ static void adopt_client(engine_t *self)
         self->profile = client_profile_for(self->client.code);
     const client_profile_t *p = self->profile;
     log_info("execution client is %s %s (%s); behaving as for %s: %s to an ancestor, %s for side "
-             "chains, unknown payload id %lld%s%s",
+             "chains, %s for an unknown parent, unknown payload id %lld%s%s",
              self->client.name, self->client.version, self->client.code, p->name,
              p->rewinds_to_ancestor ? "rewinds" : "does not rewind",
-             p->answers_accepted ? "ACCEPTED" : "never ACCEPTED", (long long) p->unknown_payload_code,
+             p->answers_accepted ? "ACCEPTED" : "never ACCEPTED", p->unknown_parent_status,
+             (long long) p->unknown_payload_code,
              p->strict_bearer_prefix ? ", exact 'Bearer ' prefix" : "",
              p->empty_payload_first ? ", may return an empty payload first" : "");
 }
