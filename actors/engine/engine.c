@@ -19,6 +19,7 @@
 #include "el_json.h"
 #include "hex.h"
 #include "log.h"
+#include "peer_conns.h"
 #include "state_file.h"
 
 #define DEDUPE_TTL_MS 60000
@@ -81,6 +82,7 @@ struct engine {
     metric_series_t *op_ok[32], *op_duration[32];
     uint64_t fc_generation;
     struct peer_rec *peers;
+    peer_conns_t *peer_conns;
     uint64_t sync_current, sync_highest;
     /* lanes */
     req_t *active;            /* the running mutation */
@@ -315,6 +317,11 @@ static void reply_error(req_t *req, proto_err_t err, const char *message, bool h
     else if (!req->routing)
         log_warn("the actor's own %s failed: %s: %s", req->op ? req->op->name : "request",
                  proto_err_name(err), message);
+    else if (req->op && req->op->lane == PROTO_LANE_MUTATION)
+        /*  A fork choice change that did not happen is the operator's
+            business; a retryable one will most likely be tried again. */
+        log_msg(proto_err_retryable(err) ? ALOG_INFO : ALOG_WARN, "%s id=%llu failed: %s: %s",
+                req->op->name, (unsigned long long) req->msg.id, proto_err_name(err), message);
     else
         log_debug("%s id=%llu: %s: %s", req->op ? req->op->name : "?",
                   (unsigned long long) req->msg.id, proto_err_name(err), message);
@@ -1136,7 +1143,7 @@ static const struct {
     {"alys_engine_queries_in_flight", METRIC_GAUGE, NULL, 0,
      "Read requests running."},
     {"alys_engine_peers", METRIC_GAUGE, NULL, 0,
-     "Peers seen in the last five minutes."},
+     "Peer connections open now."},
     {"alys_engine_execution_client_state", METRIC_GAUGE, NULL, 0,
      "1 for the execution client's current state, 0 for the others."},
     {"alys_engine_execution_client_sync_current_block", METRIC_GAUGE, NULL, 0,
@@ -1196,7 +1203,7 @@ static char *render_metrics(void *ctx)
     set_cache_metrics(m, "payload", &p);
     metrics_set(m, "alys_engine_mutation_lane_depth", NULL, (double) (self->queue_len + (self->active ? 1 : 0)));
     metrics_set(m, "alys_engine_queries_in_flight", NULL, (double) self->n_queries);
-    metrics_set(m, "alys_engine_peers", NULL, (double) HASH_COUNT(self->peers));
+    metrics_set(m, "alys_engine_peers", NULL, (double) peer_conns_open(self->peer_conns));
     for (el_state_t s = EL_STATE_UNKNOWN; s <= EL_STATE_AUTH_FAILED; s++) {
         char labels[40];
         snprintf(labels, sizeof labels, "state=\"%s\"", el_state_name(s));
@@ -1314,6 +1321,9 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     zmq_pollitem_t sig_item = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
     zloop_poller(self->loop, &sig_item, on_signal, self);
     zloop_reader(self->loop, self->router, on_router, self);
+    self->peer_conns = peer_conns_new(self->loop, self->router);
+    if (!self->peer_conns)
+        log_warn("cannot monitor peer connections: the peers gauge stays at 0");
     zloop_timer(self->loop, (size_t) config->health_interval_ms, 0, on_health_timer, self);
     zloop_timer(self->loop, SWEEP_INTERVAL_MS, 0, on_sweep, self);
     return self;
@@ -1350,6 +1360,7 @@ void engine_destroy(engine_t **self_p)
         HASH_DEL(self->peers, p);
         free(p);
     }
+    peer_conns_destroy(&self->peer_conns);
     zsock_destroy(&self->router);
     zloop_destroy(&self->loop);
     if (self->signal_fd >= 0)
