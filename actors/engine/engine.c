@@ -702,7 +702,11 @@ static void set_state(engine_t *self, el_state_t next, const char *why)
     if (before == next)
         return;
     self->el_state = next;
-    if (next == EL_STATE_OFFLINE || next == EL_STATE_AUTH_FAILED)
+    if (before == EL_STATE_UNKNOWN && next == EL_STATE_OFFLINE)
+        /*  Started together with the client (a supervisor, a devnet): not
+            up yet is the normal case, not a fault. */
+        log_info("execution client not reachable yet, waiting for it: %s", why ? why : "");
+    else if (next == EL_STATE_OFFLINE || next == EL_STATE_AUTH_FAILED)
         log_warn("execution client %s -> %s: %s", el_state_name(before), el_state_name(next),
                  why ? why : "");
     else
