@@ -580,6 +580,19 @@ char *convert_wei_text(const uint8_t *be, size_t n, char *buf, size_t len)
     return buf;
 }
 
+char *convert_gwei_text(uint64_t gwei, char *buf, size_t len)
+{
+    char dec[32], reading[64];
+    snprintf(dec, sizeof dec, "%" PRIu64, gwei);
+    if (gwei == 0) {
+        snprintf(buf, len, "0 gwei");
+        return buf;
+    }
+    shifted(dec, 9, reading, sizeof reading);
+    snprintf(buf, len, "%s gwei (%s ether)", dec, reading);
+    return buf;
+}
+
 char *convert_iso_time(uint64_t seconds, char *buf, size_t len)
 {
     struct tm tm;
@@ -725,6 +738,9 @@ static void human_pair(FILE *out, const msgpack_object *k, const msgpack_object 
     if (is_wei_key(k) && v->type == MSGPACK_OBJECT_BIN && v->via.bin.size <= 32)
         fputs(convert_wei_text((const uint8_t *) v->via.bin.ptr, v->via.bin.size, buf, sizeof buf),
               out);
+    else if (key_is(k, "amount") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        /*  a withdrawal's amount, the only `amount` of the contract, is in gwei */
+        fputs(convert_gwei_text(v->via.u64, buf, sizeof buf), out);
     else if (key_is(k, "timestamp") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
         fprintf(out, "%s (%" PRIu64 ")", convert_iso_time(v->via.u64, buf, sizeof buf),
                 v->via.u64);

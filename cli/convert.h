@@ -65,7 +65,8 @@ char *convert_to_json(const msgpack_object *o);
     array items as `- ` lines, bin as 0x hex, nil as null. An empty map
     writes nothing. Values are read for people by their key: wei amounts
     (block_value, base_fee_per_gas, value) in decimal with a gwei or ether
-    reading, `timestamp` as an ISO 8601 UTC time with the seconds beside it,
+    reading, a withdrawal's `amount` (gwei) with its ether reading,
+    `timestamp` as an ISO 8601 UTC time with the seconds beside it,
     `uptime_ms` as `uptime` and a duration. */
 void convert_write_human(FILE *out, const msgpack_object *map);
 
@@ -100,6 +101,9 @@ char *convert_uint_decimal(const uint8_t *be, size_t n, char *buf, size_t len);
 /*  "N wei (G gwei)" or, from 10^15 wei on, "N wei (E ether)", the reading
     exact with trailing zeros dropped. Returns buf (at least 128 bytes). */
 char *convert_wei_text(const uint8_t *be, size_t n, char *buf, size_t len);
+
+/*  "N gwei (E ether)" for a withdrawal amount. Returns buf (at least 64). */
+char *convert_gwei_text(uint64_t gwei, char *buf, size_t len);
 
 /*  "2023-11-14T22:13:20Z" for Unix seconds. Returns buf (at least 32). */
 char *convert_iso_time(uint64_t seconds, char *buf, size_t len);

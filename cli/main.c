@@ -68,8 +68,9 @@ static void usage(FILE *out)
 "  -V, --version           print the version\n"
 "\n"
 "values: hashes, addresses and bytes as 0x hex; quantities and U256 in decimal\n"
-"or 0x hex; blocks as a tag (latest, pending, earliest, safe, finalized), a\n"
-"number or a 0x hash; maps and arrays as JSON text, @FILE or @- (stdin);\n"
+"or 0x hex; blocks as a tag (latest, safe, finalized, earliest; pending where\n"
+"the client serves it: EthereumJS does not), a number or a 0x hash; maps and\n"
+"arrays as JSON text, @FILE or @- (stdin);\n"
 "withdrawals also as 0xADDR:GWEI,0xADDR:GWEI.\n"
 "\n"
 "output: numbers in decimal, wei amounts with their gwei and ether reading,\n"
@@ -481,8 +482,10 @@ int main(int argc, char **argv)
         break;
     }
     case CLIENT_TIMEOUT:
-        fprintf(stderr, PROGRAM ": no reply from %s after %d attempt%s (%d ms each)\n",
-                opts.endpoint, attempts, attempts == 1 ? "" : "s", opts.client.timeout_ms);
+        fprintf(stderr, PROGRAM ": no reply from %s after %d attempt%s (%d ms each); the "
+                "request's id is %" PRIu64 ": add --id %" PRIu64 " to retry this same request\n",
+                opts.endpoint, attempts, attempts == 1 ? "" : "s", opts.client.timeout_ms, opts.id,
+                opts.id);
         rc = EXIT_TIMEOUT;
         break;
     default:

@@ -1284,6 +1284,11 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     zsock_set_maxmsgsize(self->router, (int) config->max_frame);
     zsock_set_rcvtimeo(self->router, 0);
     zsock_set_linger(self->router, 500);
+    /*  Before the bind: a peer already waiting (the supervisor's pinger
+        retries every 10 ms) connects at once and must be counted. */
+    self->peer_conns = peer_conns_new(self->loop, self->router);
+    if (!self->peer_conns)
+        log_warn("cannot monitor peer connections: the peers gauge stays at 0");
     if (zsock_bind(self->router, "%s", config->bind) < 0) {
         snprintf(err, err_len, "cannot bind %s: %s", config->bind, zmq_strerror(zmq_errno()));
         goto fail;
@@ -1325,9 +1330,6 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     zmq_pollitem_t sig_item = {NULL, self->signal_fd, ZMQ_POLLIN, 0};
     zloop_poller(self->loop, &sig_item, on_signal, self);
     zloop_reader(self->loop, self->router, on_router, self);
-    self->peer_conns = peer_conns_new(self->loop, self->router);
-    if (!self->peer_conns)
-        log_warn("cannot monitor peer connections: the peers gauge stays at 0");
     zloop_timer(self->loop, (size_t) config->health_interval_ms, 0, on_health_timer, self);
     zloop_timer(self->loop, SWEEP_INTERVAL_MS, 0, on_sweep, self);
     return self;

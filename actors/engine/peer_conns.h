@@ -13,7 +13,8 @@
 
 typedef struct peer_conns peer_conns_t;
 
-/*  Starts monitoring router (already bound) and reads its events in loop.
+/*  Starts monitoring router (before its bind, so that no connection is
+    missed) and reads its events in loop.
     Returns NULL when the monitor cannot be set up (the caller keeps going
     without the count). */
 peer_conns_t *peer_conns_new(zloop_t *loop, zsock_t *router);

@@ -621,7 +621,7 @@ START_TEST(test_human_output)
                      "  client: null\n"
                      "withdrawals:\n"
                      "  - address: 0xaa\n"
-                     "    amount: 10\n"
+                     "    amount: 10 gwei (0.00000001 ether)\n"
                      "  - true\n"
                      "transactions: []\n"
                      "el_code: -32000\n");
@@ -655,6 +655,9 @@ START_TEST(test_readable_values)
     uint8_t e[8] = {0x14, 0xd1, 0x12, 0x0d, 0x7b, 0x16, 0x00, 0x00};
     ck_assert_str_eq(convert_wei_text(e, 8, buf, sizeof buf),
                      "1500000000000000000 wei (1.5 ether)");
+    ck_assert_str_eq(convert_gwei_text(10000, buf, sizeof buf), "10000 gwei (0.00001 ether)");
+    ck_assert_str_eq(convert_gwei_text(2000000000, buf, sizeof buf), "2000000000 gwei (2 ether)");
+    ck_assert_str_eq(convert_gwei_text(0, buf, sizeof buf), "0 gwei");
     ck_assert_str_eq(convert_iso_time(1700000000, buf, sizeof buf), "2023-11-14T22:13:20Z");
     ck_assert_str_eq(convert_iso_time(0, buf, sizeof buf), "1970-01-01T00:00:00Z");
     ck_assert_str_eq(convert_duration_text(1234, buf, sizeof buf), "1.234s");
@@ -1302,6 +1305,10 @@ START_TEST(test_timeout_retries)
     for (int i = 0; i < n; i++)
         zframe_destroy(&reqs[i].routing_id);
     ck_assert_msg(strstr(p.err, r.endpoint) && strstr(p.err, "3 attempts"), "stderr: %s", p.err);
+    char retry_hint[48];
+    snprintf(retry_hint, sizeof retry_hint, "add --id %llu to retry",
+             (unsigned long long) reqs[0].id);
+    ck_assert_msg(strstr(p.err, retry_hint), "stderr: %s", p.err);
     ck_assert_str_eq(p.out, "");
     free(rid);
     proc_release(&p);
