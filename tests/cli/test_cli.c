@@ -1234,6 +1234,41 @@ static bool router_recv(router_t *r, request_t *req, int timeout_ms)
     return false;
 }
 
+/*  One request with its args kept for decoding: the routing id, the body
+    frame and its parse. */
+typedef struct {
+    zframe_t *routing_id;
+    zframe_t *body;
+    proto_request_t pr;
+} full_request_t;
+
+/*  Receives one request (within 10 s) and decodes its envelope. */
+static void router_recv_request(router_t *r, full_request_t *fr)
+{
+    memset(fr, 0, sizeof *fr);
+    zmsg_t *msg = NULL;
+    int64_t deadline = zclock_mono() + 10000;
+    while (!msg && zclock_mono() < deadline)
+        msg = zmsg_recv(r->sock);
+    ck_assert_ptr_nonnull(msg);
+    fr->routing_id = zmsg_pop(msg);
+    zframe_t *delim = zmsg_pop(msg);
+    fr->body = zmsg_pop(msg);
+    char err[PROTO_ERR_LEN];
+    ck_assert_int_eq(proto_request_decode(zframe_data(fr->body), zframe_size(fr->body),
+                                          PROTO_MAX_FRAME_DEFAULT, &fr->pr, err, sizeof err),
+                     PROTO_OK);
+    zframe_destroy(&delim);
+    zmsg_destroy(&msg);
+}
+
+static void full_request_release(full_request_t *fr)
+{
+    proto_request_release(&fr->pr);
+    zframe_destroy(&fr->routing_id);
+    zframe_destroy(&fr->body);
+}
+
 static void router_send(router_t *r, const request_t *req, const proto_writer_t *w)
 {
     zmsg_t *msg = zmsg_new();
@@ -1505,22 +1540,13 @@ START_TEST(test_status_block_numbers)
     zframe_destroy(&req.routing_id);
     /*  two lookups: safe and finalized are the same block */
     for (int i = 0; i < 2; i++) {
-        zmsg_t *msg = NULL;
-        int64_t deadline = zclock_mono() + 10000;
-        while (!msg && zclock_mono() < deadline)
-            msg = zmsg_recv(r.sock);
-        ck_assert_ptr_nonnull(msg);
-        req.routing_id = zmsg_pop(msg);
-        zframe_t *delim = zmsg_pop(msg), *body = zmsg_pop(msg);
-        proto_request_t pr;
-        char err[PROTO_ERR_LEN];
-        ck_assert_int_eq(proto_request_decode(zframe_data(body), zframe_size(body),
-                                              PROTO_MAX_FRAME_DEFAULT, &pr, err, sizeof err),
-                         PROTO_OK);
-        ck_assert_str_eq(pr.op, "get_block");
+        full_request_t fr;
+        router_recv_request(&r, &fr);
+        ck_assert_str_eq(fr.pr.op, "get_block");
         proto_get_block_args_t ga;
         memset(&ga, 0, sizeof ga);
-        ck_assert_int_eq(proto_decode(proto_op_find("get_block")->args, pr.args, &ga, err,
+        char err[PROTO_ERR_LEN];
+        ck_assert_int_eq(proto_decode(proto_op_find("get_block")->args, fr.pr.args, &ga, err,
                                       sizeof err), 0);
         ck_assert_int_eq(ga.block.kind, PROTO_SEL_HASH);
         proto_get_block_result_t gb;
@@ -1529,14 +1555,11 @@ START_TEST(test_status_block_numbers)
         gb.block.number = ga.block.hash[0] == 0xa1 ? 12 : 10;
         gb.block.timestamp = 1700000000;
         proto_writer_reset(&w);
-        proto_reply_ok(&w.pk, true, pr.id, proto_op_find("get_block")->result, &gb);
+        proto_reply_ok(&w.pk, true, fr.pr.id, proto_op_find("get_block")->result, &gb);
+        req.routing_id = fr.routing_id;
         router_send(&r, &req, &w);
         proto_free(proto_op_find("get_block")->args, &ga);
-        proto_request_release(&pr);
-        zframe_destroy(&req.routing_id);
-        zframe_destroy(&delim);
-        zframe_destroy(&body);
-        zmsg_destroy(&msg);
+        full_request_release(&fr);
     }
     ck_assert_int_eq(proc_finish(&p, false), 0);
     char want[256];
@@ -1578,18 +1601,11 @@ START_TEST(test_build_then_commit)
     proc_release(&p);
 
     proc_start(&p, (const char *const[]){"--connect", r.endpoint, "commit_block", word, NULL});
-    zmsg_t *msg = NULL;
-    int64_t deadline = zclock_mono() + 10000;
-    while (!msg && zclock_mono() < deadline)
-        msg = zmsg_recv(r.sock);
-    ck_assert_ptr_nonnull(msg);
-    req.routing_id = zmsg_pop(msg);
-    zframe_t *delim = zmsg_pop(msg), *body = zmsg_pop(msg);
-    proto_request_t pr;
+    full_request_t fr;
+    router_recv_request(&r, &fr);
+    const proto_request_t pr = fr.pr;
+    req.routing_id = fr.routing_id;
     char err[PROTO_ERR_LEN];
-    ck_assert_int_eq(proto_request_decode(zframe_data(body), zframe_size(body),
-                                          PROTO_MAX_FRAME_DEFAULT, &pr, err, sizeof err),
-                     PROTO_OK);
     proto_payload_args_t args;
     memset(&args, 0, sizeof args);
     ck_assert_int_eq(proto_decode(proto_op_find("commit_block")->args, pr.args, &args, err,
@@ -1613,11 +1629,7 @@ START_TEST(test_build_then_commit)
                             "555555\n");
 
     proto_free(proto_op_find("commit_block")->args, &args);
-    proto_request_release(&pr);
-    zframe_destroy(&req.routing_id);
-    zframe_destroy(&delim);
-    zframe_destroy(&body);
-    zmsg_destroy(&msg);
+    full_request_release(&fr);
     proto_writer_release(&a);
     proto_writer_release(&b);
     proto_writer_release(&w);

@@ -24,17 +24,23 @@ chmod +x "$tmp/fake-cli"
 sleep 60 &
 sleeper=$!
 
-out=$(
-    # shellcheck source=/dev/null
-    source "$ROOT/scripts/devnet" || exit 99
-    set +e
-    trap - EXIT INT TERM
-    RUNDIR=$tmp CLI_BIN=$tmp/fake-cli ENDPOINT=ipc://$tmp/none.sock
-    EL_PID=$sleeper ACTOR_PID=
-    call revert_block block_hash=0x01 2>&1
-    echo "call returned $?"
-)
-rc=$?
+# run_call: devnet's `call revert_block` in a subshell, as under the
+# supervisor (EL_PID its pid, no actor pid); prints its output, sets rc
+run_call() {
+    out=$(
+        # shellcheck source=/dev/null
+        source "$ROOT/scripts/devnet" || exit 99
+        set +e
+        trap - EXIT INT TERM
+        RUNDIR=$tmp CLI_BIN=$tmp/fake-cli ENDPOINT=ipc://$tmp/none.sock
+        EL_PID=$sleeper ACTOR_PID=
+        call revert_block block_hash=0x01 2>&1
+        echo "call returned $?"
+    )
+    rc=$?
+}
+
+run_call
 printf '%s\n' "$out"
 (( rc == 1 )) || fail "expected exit status 1 from call, got $rc"
 [[ $out != *"bad array subscript"* ]] || fail "bad array subscript"
@@ -44,15 +50,7 @@ printf '%s\n' "$out"
 
 # the same with the execution client's supervisor gone: named, with its log
 kill "$sleeper"; wait "$sleeper" 2>/dev/null
-out=$(
-    source "$ROOT/scripts/devnet" || exit 99
-    set +e
-    trap - EXIT INT TERM
-    RUNDIR=$tmp CLI_BIN=$tmp/fake-cli ENDPOINT=ipc://$tmp/none.sock
-    EL_PID=$sleeper ACTOR_PID=
-    call revert_block block_hash=0x01 2>&1
-)
-rc=$?
+run_call
 sleeper=
 printf '%s\n' "$out"
 (( rc == 1 )) || fail "expected exit status 1, got $rc"
