@@ -1290,7 +1290,14 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     if (!self->peer_conns)
         log_warn("cannot monitor peer connections: the peers gauge stays at 0");
     if (zsock_bind(self->router, "%s", config->bind) < 0) {
-        snprintf(err, err_len, "cannot bind %s: %s", config->bind, zmq_strerror(zmq_errno()));
+        int e = zmq_errno();
+        /*  The default's /run/alys exists only where systemd made it. */
+        snprintf(err, err_len, "cannot bind %s: %s%s", config->bind, zmq_strerror(e),
+                 e == ENOENT && strncmp(config->bind, "ipc://", 6) == 0
+                     ? " (its directory does not exist: create it, as systemd's "
+                       "RuntimeDirectory= does for /run/alys, or bind elsewhere, e.g. "
+                       "--bind ipc://$XDG_RUNTIME_DIR/alys-engine.sock)"
+                     : "");
         goto fail;
     }
     el_client_config_t elc = {

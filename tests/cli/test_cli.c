@@ -1112,6 +1112,27 @@ START_TEST(test_other_programs_flags)
 }
 END_TEST
 
+/*  The actor's default socket directory exists only under systemd: a bind
+    into a missing directory says what to do instead. */
+START_TEST(test_engine_bind_hint)
+{
+    const char *engine = getenv("ALYS_ENGINE_BIN");
+    ck_assert_msg(engine && *engine, "ALYS_ENGINE_BIN is not set");
+    char *jwt = write_temp("0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n");
+    proc_t p;
+    proc_start_prog(&p, engine, (const char *const[]){"--jwt-secret", jwt, "--bind",
+                                                      "ipc:///nonexistent-alys-dir/engine.sock",
+                                                      "--metrics-listen", "off", NULL});
+    ck_assert_int_eq(proc_finish(&p, false), 1);
+    ck_assert_msg(strstr(p.err, "cannot bind ipc:///nonexistent-alys-dir/engine.sock")
+                  && strstr(p.err, "its directory does not exist")
+                  && strstr(p.err, "XDG_RUNTIME_DIR"), "stderr: %s", p.err);
+    proc_release(&p);
+    unlink(jwt);
+    free(jwt);
+}
+END_TEST
+
 /*  An endpoint with surely no actor behind it fails at once with exit 3
     and says what to check, instead of waiting out the retries. */
 START_TEST(test_fail_fast)
@@ -1687,6 +1708,7 @@ process:;
     tcase_add_test(process, test_bash_completion);
     tcase_add_test(process, test_other_programs_flags);
     tcase_add_test(process, test_fail_fast);
+    tcase_add_test(process, test_engine_bind_hint);
     tcase_add_test(process, test_timeout_retries);
     tcase_add_test(process, test_answer_second_attempt);
     tcase_add_test(process, test_wrong_id_discarded_and_human_output);
