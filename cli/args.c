@@ -378,6 +378,11 @@ const char *args_type_name(const proto_field_t *f, char *buf, size_t len)
 void args_describe(FILE *out, const proto_op_t *op)
 {
     fprintf(out, "%s\n", op->name);
+    args_describe_fields(out, op);
+}
+
+void args_describe_fields(FILE *out, const proto_op_t *op)
+{
     if (!op->args || op->args->n_fields == 0) {
         fprintf(out, "    (no arguments)\n");
         return;
@@ -394,6 +399,87 @@ void args_describe(FILE *out, const proto_op_t *op)
         fprintf(out, "    %-*s  %s%s\n", (int) width, f->key, args_type_name(f, type, sizeof type),
                 f->flags == PF_REQUIRED ? "" : ", optional");
     }
+}
+
+/*  A short placeholder for a field's value in a usage line. */
+static const char *value_word(const proto_field_t *f)
+{
+    switch (f->type) {
+    case PF_HASH32: return "HASH";
+    case PF_ADDRESS: return "ADDRESS";
+    case PF_PAYLOAD_ID: return "PAYLOAD_ID";
+    case PF_U256: case PF_QUANTITY: return "N";
+    case PF_BOOL: return "true|false";
+    case PF_SELECTOR: return "BLOCK";
+    case PF_DATA: case PF_BLOOM: return "0xHEX";
+    case PF_STR: return "TEXT";
+    default: return "JSON|@FILE";
+    }
+}
+
+void args_usage_line(FILE *out, const proto_op_t *op)
+{
+    fputs(op->name, out);
+    for (size_t i = 0; op->args && i < op->args->n_fields; i++) {
+        const proto_field_t *f = &op->args->fields[i];
+        bool optional = f->flags != PF_REQUIRED;
+        fprintf(out, " %s%s=%s%s", optional ? "[" : "", f->key, value_word(f),
+                optional ? "]" : "");
+    }
+}
+
+/*  Optimal string alignment distance (Damerau-Levenshtein without
+    repeated edits of one substring), on names of at most 63 bytes. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63)
+        return 64;
+    size_t d[64][64];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < best)
+                best = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
+                && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+const char *args_suggest_op(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0)
+        return NULL;
+    const char *best = NULL, *prefix_of = NULL;
+    size_t best_d = (size_t) -1, prefixes = 0;
+    for (size_t i = 0; i < proto_n_ops; i++) {
+        size_t d = edit_distance(name, proto_ops[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = proto_ops[i].name;
+        }
+        if (strncmp(proto_ops[i].name, name, len) == 0) {
+            prefixes++;
+            if (!prefix_of || strlen(proto_ops[i].name) < strlen(prefix_of))
+                prefix_of = proto_ops[i].name;
+        }
+    }
+    size_t limit = len / 3 > 2 ? len / 3 : 2;
+    if (best && best_d <= limit && best_d < len)
+        return best;
+    /*  "get_b" means get_block: the shortest op it begins. */
+    return len >= 3 && prefixes > 0 ? prefix_of : NULL;
 }
 
 void args_list_op_names(FILE *out)

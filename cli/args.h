@@ -45,6 +45,18 @@ const char *args_type_name(const proto_field_t *f, char *buf, size_t len);
 /*  Writes the op's name and one line per argument: key, type, required or
     optional. */
 void args_describe(FILE *out, const proto_op_t *op);
+/*  The same lines without the op's name. */
+void args_describe_fields(FILE *out, const proto_op_t *op);
+
+/*  Writes "OP key=TYPE [key=TYPE]": the op and its arguments, optional ones
+    in brackets, on one line without a newline. */
+void args_usage_line(FILE *out, const proto_op_t *op);
+
+/*  The op a misspelt name most likely meant: the nearest by edit distance
+    (insertions, deletions, substitutions, swaps of neighbours) within about
+    a third of the name's length, or the one op the name is a prefix of.
+    NULL when none is near. */
+const char *args_suggest_op(const char *name);
 
 /*  Writes "a, b, c": the names of all ops. */
 void args_list_op_names(FILE *out);

@@ -2,8 +2,16 @@
 #include "client.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "clock.h"
 
@@ -18,8 +26,8 @@ struct client {
 
 void client_opts_default(client_opts_t *opts)
 {
-    opts->timeout_ms = 10000;
-    opts->retries = 3;
+    opts->timeout_ms = 5000;
+    opts->retries = 2;
     opts->backoff_initial_ms = 100;
     opts->backoff_max_ms = 2000;
     opts->max_reply = 256u * 1024 * 1024;
@@ -68,6 +76,93 @@ void client_destroy(client_t **self_p)
     free(self->routing_id);
     free(self);
     *self_p = NULL;
+}
+
+/*  Connects a non-blocking stream socket to addr and waits up to wait_ms.
+    Returns 0 connected (or undecided), or the errno that refused it. */
+static int s_probe(int family, const struct sockaddr *addr, socklen_t addr_len, int wait_ms)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int rc = 0;
+    if (connect(fd, addr, addr_len) != 0) {
+        rc = errno;
+        if (rc == EINPROGRESS || rc == EAGAIN) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            rc = 0;
+            if (poll(&p, 1, wait_ms) == 1) {
+                socklen_t n = sizeof rc;
+                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &rc, &n) != 0)
+                    rc = 0;
+            }
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+/*  The probe connects and closes at once: the actor sees a connection that
+    ends before the ZeroMQ greeting, which libzmq drops quietly. */
+bool client_endpoint_unreachable(const char *endpoint, char *why, size_t why_len)
+{
+    if (strncmp(endpoint, "ipc://", 6) == 0) {
+        const char *path = endpoint + 6;
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        /*  '@' is the abstract namespace: no file to look at. */
+        if (path[0] == '@' || strlen(path) >= sizeof sun.sun_path)
+            return false;
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            if (errno == ENOENT)
+                snprintf(why, why_len, "%s does not exist", path);
+            else
+                snprintf(why, why_len, "%s: %s", path, strerror(errno));
+            return errno == ENOENT || errno == ENOTDIR || errno == EACCES;
+        }
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(why, why_len, "%s is not a socket", path);
+            return true;
+        }
+        memcpy(sun.sun_path, path, strlen(path) + 1);
+        int err = s_probe(AF_UNIX, (struct sockaddr *) &sun, sizeof sun, 1000);
+        if (err == ECONNREFUSED)
+            snprintf(why, why_len, "nothing listens on %s (a socket file left behind by an "
+                     "actor that stopped)", path);
+        else if (err == EACCES || err == EPERM)
+            snprintf(why, why_len, "%s: permission denied", path);
+        else
+            return false;
+        return true;
+    }
+    if (strncmp(endpoint, "tcp://", 6) == 0) {
+        char host[256];
+        const char *hp = endpoint + 6;
+        const char *colon = strrchr(hp, ':');
+        if (!colon || (size_t) (colon - hp) >= sizeof host || colon == hp)
+            return false;
+        memcpy(host, hp, (size_t) (colon - hp));
+        host[colon - hp] = '\0';
+        /*  [::1] as libzmq spells IPv6 */
+        char *h = host;
+        size_t hl = strlen(h);
+        if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
+            h[hl - 1] = '\0';
+            h++;
+        }
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+        struct addrinfo *ai = NULL;
+        if (getaddrinfo(h, colon + 1, &hints, &ai) != 0 || !ai)
+            return false;
+        int err = s_probe(ai->ai_family, ai->ai_addr, ai->ai_addrlen, 1000);
+        freeaddrinfo(ai);
+        if (err != ECONNREFUSED)
+            return false;
+        snprintf(why, why_len, "nothing listens on %s (connection refused)", endpoint + 6);
+        return true;
+    }
+    return false;
 }
 
 const char *client_error(const client_t *self)

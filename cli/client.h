@@ -41,7 +41,8 @@ typedef struct {
 
 void client_reply_release(client_reply_t *r);
 
-/*  Default options: 10 s per attempt, 3 retries, backoff 100 ms to 2 s. */
+/*  Default options, for a person waiting at a terminal: 5 s per attempt, 2
+    retries, backoff 100 ms to 2 s. */
 void client_opts_default(client_opts_t *opts);
 
 /*  Creates a client for endpoint with the given routing id (kept across
@@ -55,6 +56,13 @@ void client_destroy(client_t **self_p);
     *attempts is how many times the request was sent. */
 client_rc_t client_call(client_t *self, const uint8_t *req, size_t len, uint64_t id,
                         const client_opts_t *opts, client_reply_t *out, int *attempts);
+
+/*  True when the endpoint surely has no listener, so that waiting for a
+    reply is pointless: an ipc path that does not exist, is not a socket, or
+    refuses connections (a socket file left behind), or a tcp address that
+    refuses connections. The reason goes to why. False when a listener may
+    be there (including every case it cannot tell). */
+bool client_endpoint_unreachable(const char *endpoint, char *why, size_t why_len);
 
 /*  Why the last call returned CLIENT_FAILED; borrowed. */
 const char *client_error(const client_t *self);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hex.h"
 
@@ -510,6 +511,154 @@ char *convert_to_json(const msgpack_object *o)
     return text;
 }
 
+/* ------------------------------------------------------- readable values */
+
+char *convert_uint_decimal(const uint8_t *be, size_t n, char *buf, size_t len)
+{
+    uint8_t v[32] = {0};
+    if (n > 32)
+        n = 32;
+    memcpy(v + 32 - n, be, n);
+    char digits[80];
+    size_t nd = 0;
+    bool zero;
+    do {
+        /*  one long division of v by 10, most significant byte first */
+        unsigned rem = 0;
+        zero = true;
+        for (size_t i = 0; i < 32; i++) {
+            unsigned cur = rem << 8 | v[i];
+            v[i] = (uint8_t) (cur / 10);
+            rem = cur % 10;
+            if (v[i])
+                zero = false;
+        }
+        digits[nd++] = (char) ('0' + rem);
+    } while (!zero && nd < sizeof digits);
+    size_t i = 0;
+    for (; i < nd && i + 1 < len; i++)
+        buf[i] = digits[nd - 1 - i];
+    buf[i] = '\0';
+    return buf;
+}
+
+/*  dec / 10^shift as exact decimal text, trailing zeros dropped. */
+static void shifted(const char *dec, size_t shift, char *out, size_t len)
+{
+    size_t n = strlen(dec), k = 0;
+    char tmp[200];
+    if (n > shift) {
+        memcpy(tmp, dec, n - shift);
+        k = n - shift;
+    } else {
+        tmp[k++] = '0';
+    }
+    tmp[k++] = '.';
+    for (size_t i = n; i < shift; i++)
+        tmp[k++] = '0';
+    const char *frac = n > shift ? dec + n - shift : dec;
+    memcpy(tmp + k, frac, strlen(frac) + 1);
+    size_t m = strlen(tmp);
+    while (tmp[m - 1] == '0')
+        tmp[--m] = '\0';
+    if (tmp[m - 1] == '.')
+        tmp[--m] = '\0';
+    snprintf(out, len, "%s", tmp);
+}
+
+char *convert_wei_text(const uint8_t *be, size_t n, char *buf, size_t len)
+{
+    char dec[80], reading[100];
+    convert_uint_decimal(be, n, dec, sizeof dec);
+    if (strcmp(dec, "0") == 0) {
+        snprintf(buf, len, "0 wei");
+        return buf;
+    }
+    bool ether = strlen(dec) > 15;
+    shifted(dec, ether ? 18 : 9, reading, sizeof reading);
+    snprintf(buf, len, "%s wei (%s %s)", dec, reading, ether ? "ether" : "gwei");
+    return buf;
+}
+
+char *convert_gwei_text(uint64_t gwei, char *buf, size_t len)
+{
+    char dec[32], reading[64];
+    snprintf(dec, sizeof dec, "%" PRIu64, gwei);
+    if (gwei == 0) {
+        snprintf(buf, len, "0 gwei");
+        return buf;
+    }
+    shifted(dec, 9, reading, sizeof reading);
+    snprintf(buf, len, "%s gwei (%s ether)", dec, reading);
+    return buf;
+}
+
+char *convert_iso_time(uint64_t seconds, char *buf, size_t len)
+{
+    struct tm tm;
+    time_t t = (time_t) seconds;
+    if (seconds > (uint64_t) 253402300799 || !gmtime_r(&t, &tm)) {
+        snprintf(buf, len, "%" PRIu64, seconds);
+        return buf;
+    }
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+char *convert_duration_text(uint64_t ms, char *buf, size_t len)
+{
+    uint64_t d = ms / 86400000, h = ms / 3600000 % 24, m = ms / 60000 % 60, s = ms / 1000 % 60;
+    unsigned frac = (unsigned) (ms % 1000);
+    size_t used = 0;
+    buf[0] = '\0';
+    if (d)
+        used += (size_t) snprintf(buf + used, len - used, "%" PRIu64 "d ", d);
+    if ((d || h) && used < len)
+        used += (size_t) snprintf(buf + used, len - used, "%" PRIu64 "h ", h);
+    if ((d || h || m) && used < len)
+        used += (size_t) snprintf(buf + used, len - used, "%" PRIu64 "m ", m);
+    if (used < len) {
+        if (frac)
+            snprintf(buf + used, len - used, "%" PRIu64 ".%03us", s, frac);
+        else
+            snprintf(buf + used, len - used, "%" PRIu64 "s", s);
+    }
+    return buf;
+}
+
+void convert_numbers_add(convert_numbers_t *nums, const uint8_t hash[32], uint64_t number)
+{
+    if (nums->n >= CONVERT_MAX_NUMBERS)
+        return;
+    memcpy(nums->item[nums->n].hash, hash, 32);
+    nums->item[nums->n].number = number;
+    nums->n++;
+}
+
+bool convert_numbers_find(const convert_numbers_t *nums, const uint8_t hash[32], uint64_t *number)
+{
+    for (size_t i = 0; nums && i < nums->n; i++)
+        if (memcmp(nums->item[i].hash, hash, 32) == 0) {
+            *number = nums->item[i].number;
+            return true;
+        }
+    return false;
+}
+
+const msgpack_object *convert_map_get(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
+            && memcmp(k->via.str.ptr, key, n) == 0)
+            return &map->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------ human output */
 
 static void indent(FILE *out, int n)
@@ -553,43 +702,92 @@ static void human_scalar(FILE *out, const msgpack_object *o)
     }
 }
 
-static void human_items(FILE *out, const msgpack_object *arr, int depth);
+static void human_items(FILE *out, const msgpack_object *arr, int depth,
+                        const convert_numbers_t *nums);
+
+static bool key_is(const msgpack_object *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
+           && memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+/*  Wei amounts among the contract's fields: fees, block values, transfers. */
+static bool is_wei_key(const msgpack_object *k)
+{
+    static const char *const keys[] = {"block_value", "base_fee_per_gas", "value"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (key_is(k, keys[i]))
+            return true;
+    return false;
+}
+
+/*  The key and value of one scalar entry, read for people where the key
+    says what the value means; anything else as human_scalar writes it. */
+static void human_pair(FILE *out, const msgpack_object *k, const msgpack_object *v,
+                       const convert_numbers_t *nums)
+{
+    char buf[160];
+    uint64_t number;
+    if (key_is(k, "uptime_ms") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        fprintf(out, "uptime: %s", convert_duration_text(v->via.u64, buf, sizeof buf));
+        return;
+    }
+    human_scalar(out, k);
+    fputs(": ", out);
+    if (is_wei_key(k) && v->type == MSGPACK_OBJECT_BIN && v->via.bin.size <= 32)
+        fputs(convert_wei_text((const uint8_t *) v->via.bin.ptr, v->via.bin.size, buf, sizeof buf),
+              out);
+    else if (key_is(k, "amount") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        /*  a withdrawal's amount, the only `amount` of the contract, is in gwei */
+        fputs(convert_gwei_text(v->via.u64, buf, sizeof buf), out);
+    else if (key_is(k, "timestamp") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        fprintf(out, "%s (%" PRIu64 ")", convert_iso_time(v->via.u64, buf, sizeof buf),
+                v->via.u64);
+    else if (v->type == MSGPACK_OBJECT_BIN && v->via.bin.size == 32
+             && convert_numbers_find(nums, (const uint8_t *) v->via.bin.ptr, &number)) {
+        human_scalar(out, v);
+        fprintf(out, " (block %" PRIu64 ")", number);
+    } else {
+        human_scalar(out, v);
+    }
+}
 
 /*  Map entries at column `depth`; when first_inline, the first entry
     continues the current line (after an array's "- "). */
-static void human_entries(FILE *out, const msgpack_object *map, int depth, bool first_inline)
+static void human_entries(FILE *out, const msgpack_object *map, int depth, bool first_inline,
+                          const convert_numbers_t *nums)
 {
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object_kv *kv = &map->via.map.ptr[i];
         if (i > 0 || !first_inline)
             indent(out, depth);
-        human_scalar(out, &kv->key);
-        fputc(':', out);
         if (is_nonempty_container(&kv->val)) {
-            fputc('\n', out);
+            human_scalar(out, &kv->key);
+            fputs(":\n", out);
             if (kv->val.type == MSGPACK_OBJECT_MAP)
-                human_entries(out, &kv->val, depth + 2, false);
+                human_entries(out, &kv->val, depth + 2, false, nums);
             else
-                human_items(out, &kv->val, depth + 2);
+                human_items(out, &kv->val, depth + 2, nums);
         } else {
-            fputc(' ', out);
-            human_scalar(out, &kv->val);
+            human_pair(out, &kv->key, &kv->val, nums);
             fputc('\n', out);
         }
     }
 }
 
-static void human_items(FILE *out, const msgpack_object *arr, int depth)
+static void human_items(FILE *out, const msgpack_object *arr, int depth,
+                        const convert_numbers_t *nums)
 {
     for (uint32_t i = 0; i < arr->via.array.size; i++) {
         const msgpack_object *item = &arr->via.array.ptr[i];
         indent(out, depth);
         fputs("- ", out);
         if (item->type == MSGPACK_OBJECT_MAP && item->via.map.size > 0) {
-            human_entries(out, item, depth + 2, true);
+            human_entries(out, item, depth + 2, true, nums);
         } else if (item->type == MSGPACK_OBJECT_ARRAY && item->via.array.size > 0) {
             fputc('\n', out);
-            human_items(out, item, depth + 2);
+            human_items(out, item, depth + 2, nums);
         } else {
             human_scalar(out, item);
             fputc('\n', out);
@@ -599,10 +797,16 @@ static void human_items(FILE *out, const msgpack_object *arr, int depth)
 
 void convert_write_human(FILE *out, const msgpack_object *map)
 {
+    convert_write_human_numbered(out, map, NULL);
+}
+
+void convert_write_human_numbered(FILE *out, const msgpack_object *map,
+                                  const convert_numbers_t *nums)
+{
     if (map->type == MSGPACK_OBJECT_MAP) {
-        human_entries(out, map, 0, false);
+        human_entries(out, map, 0, false, nums);
     } else if (map->type == MSGPACK_OBJECT_ARRAY) {
-        human_items(out, map, 0);
+        human_items(out, map, 0, nums);
     } else {
         human_scalar(out, map);
         fputc('\n', out);

@@ -63,7 +63,53 @@ char *convert_to_json(const msgpack_object *o);
 
 /*  Writes a map as `key: value` lines: nested maps indented by two spaces,
     array items as `- ` lines, bin as 0x hex, nil as null. An empty map
-    writes nothing. */
+    writes nothing. Values are read for people by their key: wei amounts
+    (block_value, base_fee_per_gas, value) in decimal with a gwei or ether
+    reading, a withdrawal's `amount` (gwei) with its ether reading,
+    `timestamp` as an ISO 8601 UTC time with the seconds beside it,
+    `uptime_ms` as `uptime` and a duration. */
 void convert_write_human(FILE *out, const msgpack_object *map);
+
+/*  Block numbers known for some hashes, printed beside those hashes. */
+#define CONVERT_MAX_NUMBERS 8
+typedef struct {
+    size_t n;
+    struct {
+        uint8_t hash[32];
+        uint64_t number;
+    } item[CONVERT_MAX_NUMBERS];
+} convert_numbers_t;
+
+/*  Adds hash -> number (ignored when full). */
+void convert_numbers_add(convert_numbers_t *nums, const uint8_t hash[32], uint64_t number);
+/*  True with *number set when hash is known. */
+bool convert_numbers_find(const convert_numbers_t *nums, const uint8_t hash[32], uint64_t *number);
+
+/*  convert_write_human, with "(block N)" after each 32-byte value whose
+    number is in nums (NULL: none). */
+void convert_write_human_numbered(FILE *out, const msgpack_object *map,
+                                  const convert_numbers_t *nums);
+
+/*  The value under key in a msgpack map (string keys); NULL when absent or
+    when map is not a map. Borrowed. */
+const msgpack_object *convert_map_get(const msgpack_object *map, const char *key);
+
+/*  Writes a big-endian unsigned number of n <= 32 bytes in decimal into buf
+    (at least 79 bytes). Returns buf. */
+char *convert_uint_decimal(const uint8_t *be, size_t n, char *buf, size_t len);
+
+/*  "N wei (G gwei)" or, from 10^15 wei on, "N wei (E ether)", the reading
+    exact with trailing zeros dropped. Returns buf (at least 128 bytes). */
+char *convert_wei_text(const uint8_t *be, size_t n, char *buf, size_t len);
+
+/*  "N gwei (E ether)" for a withdrawal amount. Returns buf (at least 64). */
+char *convert_gwei_text(uint64_t gwei, char *buf, size_t len);
+
+/*  "2023-11-14T22:13:20Z" for Unix seconds. Returns buf (at least 32). */
+char *convert_iso_time(uint64_t seconds, char *buf, size_t len);
+
+/*  "1d 2h 3m 4.567s" (leading zero units left out) for milliseconds.
+    Returns buf (at least 48 bytes). */
+char *convert_duration_text(uint64_t ms, char *buf, size_t len);
 
 #endif

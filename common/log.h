@@ -1,5 +1,11 @@
 /*  log: one line per event on stderr, with a timestamp and a level.
-    Never pass secrets to these functions. */
+    Never pass secrets to these functions.
+
+    Under systemd, when stderr is the journal (JOURNAL_STREAM names the
+    device and inode of stderr), a line is "<N>level: message" instead: the
+    syslog priority prefix that journald reads (3 error, 4 warn, 6 info,
+    7 debug, so `journalctl -p warning` works) and no timestamp or pid,
+    which the journal records itself. */
 #ifndef ALYS_LOG_H
 #define ALYS_LOG_H
 
@@ -12,6 +18,11 @@ log_level_t log_get_level(void);
 int log_level_parse(const char *name, log_level_t *out);
 /*  Names the program in every line ("alys-engine"). The string is borrowed. */
 void log_set_program(const char *name);
+
+/*  Compares JOURNAL_STREAM with stderr again. Done once before the first
+    line; call it after stderr was redirected. Returns 1 when lines go to
+    the journal, else 0. */
+int log_detect_journal(void);
 
 void log_msg(log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
+
 #define MAX_DURATION_MS (24LL * 3600 * 1000)
 
 static void set_err(char *err, size_t err_len, const char *fmt, ...)
@@ -24,31 +26,10 @@ static void set_err(char *err, size_t err_len, const char *fmt, ...)
 
 /* ---- small parsers -------------------------------------------------------- */
 
-/*  Units as systemd spells them (systemd.time(7)), the common subset. */
+/*  The supervisor reads a bare number as seconds, as systemd does. */
 int parse_duration_ms(const char *text, int64_t *out)
 {
-    static const struct { const char *unit; double ms; } units[] = {
-        {"", 1000}, {"ms", 1}, {"msec", 1}, {"s", 1000}, {"sec", 1000},
-        {"m", 60000}, {"min", 60000}, {"h", 3600000}, {"hr", 3600000},
-    };
-    if (!text || !*text || text[0] == '-' || text[0] == '+')
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || !isfinite(v) || v < 0)
-        return -1;
-    while (*end == ' ')
-        end++;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(end, units[i].unit) == 0) {
-            double ms = v * units[i].ms;
-            if (ms > (double) MAX_DURATION_MS)
-                return -1;
-            *out = (int64_t) llround(ms);
-            return 0;
-        }
-    return -1;
+    return duration_parse_ms(text, 1000, MAX_DURATION_MS, out);
 }
 
 static const char *const s_restart_names[] = {"permanent", "transient", "temporary"};

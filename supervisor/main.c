@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alys_config.h"
+#include "cmdline.h"
 #include "config.h"
 #include "log.h"
 #include "supervisor.h"
@@ -41,8 +42,8 @@ static void usage(FILE *out)
             "  --stable-after TIME        a run this long resets the backoff (default 10s)\n"
             "\n"
             "  --log-level LEVEL          error, warn, info or debug (default info)\n"
-            "  --help                     this text\n"
-            "  --version                  the version\n"
+            "  -h, --help                 this text\n"
+            "  -V, --version              the version\n"
             "\n"
             "TIME is like systemd's: 250ms, 5s, 1.5s, 2min, 1h; a bare number is seconds.\n"
             "Exit status: 0 after SIGTERM/SIGINT or when no child may run any more; 1 when\n"
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
     opterr = 0;
     /*  '+': stop at the program's name, so that its own options are not
         taken for ours even without "--". */
-    while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
         if (c >= O_NAME && c <= O_STABLE)
             child_options = true;
         switch (c) {
@@ -189,19 +190,22 @@ int main(int argc, char **argv)
             }
             log_set_level(level);
             break;
+        case 'h':
         case O_HELP:
             usage(stdout);
             rc = 0;
             goto out;
+        case 'V':
         case O_VERSION:
             printf("alys-supervisor %s\n", ALYS_VERSION);
             rc = 0;
             goto out;
-        default:
-            fprintf(stderr, "alys-supervisor: unknown or incomplete option '%s'\n",
-                    argv[optind - 1]);
-            usage(stderr);
+        default: {
+            char why[160];
+            fprintf(stderr, "alys-supervisor: %s (alys-supervisor --help lists the options)\n",
+                    cmdline_option_error(why, sizeof why, argv, "+hV", options));
             goto out;
+        }
         }
     }
     char err[512];
@@ -224,8 +228,8 @@ int main(int argc, char **argv)
         }
     } else {
         if (optind >= argc) {
-            fprintf(stderr, "alys-supervisor: give --config FILE or a program to run\n");
-            usage(stderr);
+            fprintf(stderr, "alys-supervisor: give --config FILE or a program to run "
+                            "(alys-supervisor --help for usage)\n");
             goto out;
         }
         if (check_only) {

@@ -20,6 +20,7 @@
 #include "el_json.h"
 #include "hex.h"
 #include "log.h"
+#include "peer_conns.h"
 #include "state_file.h"
 
 #define DEDUPE_TTL_MS 60000
@@ -83,6 +84,7 @@ struct engine {
     metric_series_t *op_ok[32], *op_duration[32];
     uint64_t fc_generation;
     struct peer_rec *peers;
+    peer_conns_t *peer_conns;
     uint64_t sync_current, sync_highest;
     /* lanes */
     req_t *active;            /* the running mutation */
@@ -317,6 +319,11 @@ static void reply_error(req_t *req, proto_err_t err, const char *message, bool h
     else if (!req->routing)
         log_warn("the actor's own %s failed: %s: %s", req->op ? req->op->name : "request",
                  proto_err_name(err), message);
+    else if (req->op && req->op->lane == PROTO_LANE_MUTATION)
+        /*  A fork choice change that did not happen is the operator's
+            business; a retryable one will most likely be tried again. */
+        log_msg(proto_err_retryable(err) ? ALOG_INFO : ALOG_WARN, "%s id=%llu failed: %s: %s",
+                req->op->name, (unsigned long long) req->msg.id, proto_err_name(err), message);
     else
         log_debug("%s id=%llu: %s: %s", req->op ? req->op->name : "?",
                   (unsigned long long) req->msg.id, proto_err_name(err), message);
@@ -697,7 +704,11 @@ static void set_state(engine_t *self, el_state_t next, const char *why)
     if (before == next)
         return;
     self->el_state = next;
-    if (next == EL_STATE_OFFLINE || next == EL_STATE_AUTH_FAILED)
+    if (before == EL_STATE_UNKNOWN && next == EL_STATE_OFFLINE)
+        /*  Started together with the client (a supervisor, a devnet): not
+            up yet is the normal case, not a fault. */
+        log_info("execution client not reachable yet, waiting for it: %s", why ? why : "");
+    else if (next == EL_STATE_OFFLINE || next == EL_STATE_AUTH_FAILED)
         log_warn("execution client %s -> %s: %s", el_state_name(before), el_state_name(next),
                  why ? why : "");
     else
@@ -1178,7 +1189,7 @@ static const struct {
     {"alys_engine_queries_in_flight", METRIC_GAUGE, NULL, 0,
      "Read requests running."},
     {"alys_engine_peers", METRIC_GAUGE, NULL, 0,
-     "Peers seen in the last five minutes."},
+     "Peer connections open now."},
     {"alys_engine_execution_client_state", METRIC_GAUGE, NULL, 0,
      "1 for the execution client's current state, 0 for the others."},
     {"alys_engine_execution_client_sync_current_block", METRIC_GAUGE, NULL, 0,
@@ -1238,7 +1249,7 @@ static char *render_metrics(void *ctx)
     set_cache_metrics(m, "payload", &p);
     metrics_set(m, "alys_engine_mutation_lane_depth", NULL, (double) (self->queue_len + (self->active ? 1 : 0)));
     metrics_set(m, "alys_engine_queries_in_flight", NULL, (double) self->n_queries);
-    metrics_set(m, "alys_engine_peers", NULL, (double) HASH_COUNT(self->peers));
+    metrics_set(m, "alys_engine_peers", NULL, (double) peer_conns_open(self->peer_conns));
     for (el_state_t s = EL_STATE_UNKNOWN; s <= EL_STATE_AUTH_FAILED; s++) {
         char labels[40];
         snprintf(labels, sizeof labels, "state=\"%s\"", el_state_name(s));
@@ -1315,8 +1326,20 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     zsock_set_maxmsgsize(self->router, (int) config->max_frame);
     zsock_set_rcvtimeo(self->router, 0);
     zsock_set_linger(self->router, 500);
+    /*  Before the bind: a peer already waiting (the supervisor's pinger
+        retries every 10 ms) connects at once and must be counted. */
+    self->peer_conns = peer_conns_new(self->loop, self->router);
+    if (!self->peer_conns)
+        log_warn("cannot monitor peer connections: the peers gauge stays at 0");
     if (zsock_bind(self->router, "%s", config->bind) < 0) {
-        snprintf(err, err_len, "cannot bind %s: %s", config->bind, zmq_strerror(zmq_errno()));
+        int e = zmq_errno();
+        /*  The default's /run/alys exists only where systemd made it. */
+        snprintf(err, err_len, "cannot bind %s: %s%s", config->bind, zmq_strerror(e),
+                 e == ENOENT && strncmp(config->bind, "ipc://", 6) == 0
+                     ? " (its directory does not exist: create it, as systemd's "
+                       "RuntimeDirectory= does for /run/alys, or bind elsewhere, e.g. "
+                       "--bind ipc://$XDG_RUNTIME_DIR/alys-engine.sock)"
+                     : "");
         goto fail;
     }
     el_client_config_t elc = {
@@ -1392,6 +1415,7 @@ void engine_destroy(engine_t **self_p)
         HASH_DEL(self->peers, p);
         free(p);
     }
+    peer_conns_destroy(&self->peer_conns);
     zsock_destroy(&self->router);
     zloop_destroy(&self->loop);
     if (self->signal_fd >= 0)

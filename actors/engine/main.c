@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "alys_config.h"
+#include "cmdline.h"
 #include "engine.h"
 #include "hex.h"
 #include "log.h"
@@ -40,8 +41,12 @@ static void usage(FILE *out)
             "  --logs-chunk N               largest block range per eth_getLogs call (default 2000)\n"
             "  --metrics-listen HOST:PORT   Prometheus /metrics and /health (default 127.0.0.1:9105; off)\n"
             "  --log-level LEVEL            error, warn, info or debug (default info)\n"
-            "  --help                       this text\n"
-            "  --version                    the version\n");
+            "  -h, --help                   this text\n"
+            "  -V, --version                the version\n"
+            "\n"
+            "Exit status: 0 after SIGTERM or SIGINT (every request answered), 1 when it\n"
+            "cannot start (bad secret file, endpoint in use) or stops on a fatal error,\n"
+            "2 for a usage error.\n");
 }
 
 static int parse_double(const char *text, double *out)
@@ -87,7 +92,7 @@ int main(int argc, char **argv)
     uint64_t n;
     log_level_t level;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
         switch (c) {
         case O_BIND: config.bind = optarg; break;
         case O_EE: config.engine_url = optarg; break;
@@ -171,12 +176,16 @@ int main(int argc, char **argv)
         case O_METRICS:
             config.metrics_listen = strcmp(optarg, "off") == 0 ? NULL : optarg;
             break;
+        case 'h':
         case O_HELP: usage(stdout); return 0;
+        case 'V':
         case O_VERSION: printf("alys-engine %s\n", ALYS_VERSION); return 0;
-        default:
-            fprintf(stderr, "alys-engine: unknown or incomplete option '%s'\n", argv[optind - 1]);
-            usage(stderr);
+        default: {
+            char why[160];
+            fprintf(stderr, "alys-engine: %s (alys-engine --help lists the options)\n",
+                    cmdline_option_error(why, sizeof why, argv, "hV", options));
             return 2;
+        }
         }
     }
     if (optind < argc) {
@@ -184,8 +193,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!config.jwt_secret_path) {
-        fprintf(stderr, "alys-engine: --jwt-secret PATH is required\n");
-        usage(stderr);
+        fprintf(stderr, "alys-engine: --jwt-secret PATH is required (alys-engine --help lists "
+                        "the options)\n");
         return 2;
     }
     char err[512];

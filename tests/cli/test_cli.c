@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -617,13 +621,91 @@ START_TEST(test_human_output)
                      "  client: null\n"
                      "withdrawals:\n"
                      "  - address: 0xaa\n"
-                     "    amount: 10\n"
+                     "    amount: 10 gwei (0.00000001 ether)\n"
                      "  - true\n"
                      "transactions: []\n"
                      "el_code: -32000\n");
     free(text);
     proto_frame_destroy(&frame);
     proto_writer_release(&w);
+}
+END_TEST
+
+/*  Values read for people: wei with a gwei or ether reading, ISO times,
+    durations, exact decimals of 256-bit numbers. */
+START_TEST(test_readable_values)
+{
+    char buf[160];
+    uint8_t v[32];
+    memset(v, 0xff, 32);
+    ck_assert_str_eq(convert_uint_decimal(v, 32, buf, sizeof buf),
+                     "115792089237316195423570985008687907853269984665640564039457584007913129639935");
+    memset(v, 0, 32);
+    ck_assert_str_eq(convert_uint_decimal(v, 32, buf, sizeof buf), "0");
+    ck_assert_str_eq(convert_wei_text(v, 32, buf, sizeof buf), "0 wei");
+    v[31] = 7;
+    ck_assert_str_eq(convert_wei_text(v, 32, buf, sizeof buf), "7 wei (0.000000007 gwei)");
+    /* 875000000 wei: a typical base fee */
+    uint8_t fee[4] = {0x34, 0x27, 0x70, 0xc0};
+    ck_assert_str_eq(convert_wei_text(fee, 4, buf, sizeof buf), "875000000 wei (0.875 gwei)");
+    /* 21 gwei */
+    uint8_t g[5] = {0x04, 0xe3, 0xb2, 0x92, 0x00};
+    ck_assert_str_eq(convert_wei_text(g, 5, buf, sizeof buf), "21000000000 wei (21 gwei)");
+    /* 1.5 ether = 0x14d1120d7b160000 */
+    uint8_t e[8] = {0x14, 0xd1, 0x12, 0x0d, 0x7b, 0x16, 0x00, 0x00};
+    ck_assert_str_eq(convert_wei_text(e, 8, buf, sizeof buf),
+                     "1500000000000000000 wei (1.5 ether)");
+    ck_assert_str_eq(convert_gwei_text(10000, buf, sizeof buf), "10000 gwei (0.00001 ether)");
+    ck_assert_str_eq(convert_gwei_text(2000000000, buf, sizeof buf), "2000000000 gwei (2 ether)");
+    ck_assert_str_eq(convert_gwei_text(0, buf, sizeof buf), "0 gwei");
+    ck_assert_str_eq(convert_iso_time(1700000000, buf, sizeof buf), "2023-11-14T22:13:20Z");
+    ck_assert_str_eq(convert_iso_time(0, buf, sizeof buf), "1970-01-01T00:00:00Z");
+    ck_assert_str_eq(convert_duration_text(1234, buf, sizeof buf), "1.234s");
+    ck_assert_str_eq(convert_duration_text(0, buf, sizeof buf), "0s");
+    ck_assert_str_eq(convert_duration_text(3723000, buf, sizeof buf), "1h 2m 3s");
+    ck_assert_str_eq(convert_duration_text(90061001, buf, sizeof buf), "1d 1h 1m 1.001s");
+    ck_assert_str_eq(convert_duration_text(60000, buf, sizeof buf), "1m 0s");
+
+    /*  The same readings inside a reply's human form; --json is untouched. */
+    proto_writer_t w;
+    proto_writer_init(&w);
+    pack_build_reply(&w, 5, NULL);
+    char err[PROTO_ERR_LEN];
+    proto_reply_t r;
+    ck_assert_int_eq(proto_reply_decode((const uint8_t *) w.sbuf.data, w.sbuf.size, w.sbuf.size,
+                                        &r, err, sizeof err), PROTO_OK);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    convert_write_human(mem, r.result);
+    fclose(mem);
+    ck_assert_msg(strstr(text, "\n  timestamp: 2023-11-14T22:13:20Z (1700000000)\n"), "%s", text);
+    ck_assert_msg(strstr(text, "\n  base_fee_per_gas: 7 wei (0.000000007 gwei)\n"), "%s", text);
+    ck_assert_msg(strstr(text, "\nblock_value: 4660 wei (0.00000466 gwei)\n"), "%s", text);
+    ck_assert_msg(strstr(text, "\n  block_number: 7\n"), "%s", text);
+    free(text);
+    char *json = convert_to_json(r.result);
+    ck_assert_ptr_nonnull(strstr(json, "\"block_value\":\"0x00000000000000000000000000000000"
+                                       "00000000000000000000000000001234\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"timestamp\":1700000000"));
+    free(json);
+    proto_reply_release(&r);
+    proto_writer_release(&w);
+}
+END_TEST
+
+START_TEST(test_suggest_op)
+{
+    ck_assert_str_eq(args_suggest_op("get_blok"), "get_block");
+    ck_assert_str_eq(args_suggest_op("getblock"), "get_block");
+    ck_assert_str_eq(args_suggest_op("finalise_block"), "finalize_block");
+    ck_assert_str_eq(args_suggest_op("stauts"), "status");
+    ck_assert_str_eq(args_suggest_op("pnig"), "ping");
+    ck_assert_str_eq(args_suggest_op("get_block_receipts"), "get_block_with_receipts");
+    ck_assert_str_eq(args_suggest_op("get_tra"), "get_transaction_receipt");
+    ck_assert_ptr_null(args_suggest_op("frobnicate"));
+    ck_assert_ptr_null(args_suggest_op("x"));
+    ck_assert_ptr_null(args_suggest_op(""));
 }
 END_TEST
 
@@ -793,9 +875,9 @@ static const char *cli_path(void)
     return path;
 }
 
-/*  Starts the CLI with the given arguments (NULL-terminated), stdin from
+/*  Starts a program with the given arguments (NULL-terminated), stdin from
     /dev/null, stdout and stderr into temporary files. */
-static void proc_start(proc_t *p, const char *const *args)
+static void proc_start_prog(proc_t *p, const char *prog, const char *const *args)
 {
     memset(p, 0, sizeof *p);
     static int counter;
@@ -805,7 +887,7 @@ static void proc_start(proc_t *p, const char *const *args)
              counter++);
     const char *argv[32];
     int n = 0;
-    argv[n++] = cli_path();
+    argv[n++] = prog;
     for (; *args && n < 31; args++)
         argv[n++] = *args;
     argv[n] = NULL;
@@ -817,6 +899,12 @@ static void proc_start(proc_t *p, const char *const *args)
     int rc = posix_spawn(&p->pid, argv[0], &fa, NULL, (char *const *) argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     ck_assert_msg(rc == 0, "cannot run %s: %s", argv[0], strerror(rc));
+}
+
+/*  Starts the CLI; see proc_start_prog. */
+static void proc_start(proc_t *p, const char *const *args)
+{
+    proc_start_prog(p, cli_path(), args);
 }
 
 static bool proc_exited(proc_t *p)
@@ -868,24 +956,44 @@ START_TEST(test_usage_exit_codes)
         const char *needle;
     } cases[] = {
         {(const char *const[]){NULL}, "missing OP"},
-        {(const char *const[]){"frobnicate", NULL}, "unknown op 'frobnicate'; valid ops: ping"},
+        {(const char *const[]){"frobnicate", NULL}, "unknown op 'frobnicate'\nvalid ops: ping"},
+        {(const char *const[]){"get_blok", "block=latest", NULL},
+         "unknown op 'get_blok'; did you mean get_block?"},
+        {(const char *const[]){"finalise_block", NULL}, "did you mean finalize_block?"},
+        {(const char *const[]){"help", "get_blok", NULL}, "did you mean get_block?"},
+        {(const char *const[]){"--id", "9007199254740992", "ping", NULL}, "below 2^53"},
+        {(const char *const[]){"--timeout", "soon", "ping", NULL}, "500ms, 5s or 1min"},
+        {(const char *const[]){"--identity", "two words", "ping", NULL}, "--identity"},
         {(const char *const[]){"build_block", "timestamp=1", "colour=red", NULL},
          "unknown key 'colour'"},
         {(const char *const[]){"finalize_block", "block_hash=0x1234", NULL}, "32-byte hash"},
         {(const char *const[]){"get_block", "block=newest", NULL}, "tag"},
         {(const char *const[]){"--timeout", "0", "ping", NULL}, "--timeout"},
-        {(const char *const[]){"--bogus", "ping", NULL}, "unknown option"},
-        {(const char *const[]){"--timeout", NULL}, "needs a value"},
+        {(const char *const[]){"--bogus", "ping", NULL}, "unknown option '--bogus'"},
+        {(const char *const[]){"-x", "ping", NULL}, "unknown option '-x'"},
+        {(const char *const[]){"--timeout", NULL}, "option '--timeout' needs a value"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         ck_assert_int_eq(run_cli(&p, cases[i].args), 2);
         ck_assert_msg(strstr(p.err, cases[i].needle), "case %zu: stderr '%s' lacks '%s'", i,
                       p.err, cases[i].needle);
         ck_assert_str_eq(p.out, "");
+        /*  one short message, never the whole help */
+        ck_assert_msg(!strstr(p.err, "examples:") && strlen(p.err) < 600, "case %zu: %s", i,
+                      p.err);
         proc_release(&p);
     }
     ck_assert_int_eq(run_cli(&p, (const char *const[]){"--help", NULL}), 0);
     ck_assert_ptr_nonnull(strstr(p.out, "usage: alys-engine-cli"));
+    ck_assert_ptr_nonnull(strstr(p.out, "exit status:\n  0  ok\n  1  the actor answered"));
+    ck_assert_ptr_nonnull(strstr(p.out, "  3  no reply"));
+    ck_assert_ptr_nonnull(strstr(p.out, "ALYS_ENGINE_ENDPOINT"));
+    proc_release(&p);
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"-h", NULL}), 0);
+    ck_assert_ptr_nonnull(strstr(p.out, "usage: alys-engine-cli"));
+    proc_release(&p);
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"-V", NULL}), 0);
+    ck_assert_ptr_nonnull(strstr(p.out, "alys-engine-cli 0.1.0"));
     proc_release(&p);
     ck_assert_int_eq(run_cli(&p, (const char *const[]){"--version", NULL}), 0);
     ck_assert_ptr_nonnull(strstr(p.out, "0.1.0"));
@@ -893,6 +1001,194 @@ START_TEST(test_usage_exit_codes)
     ck_assert_int_eq(run_cli(&p, (const char *const[]){"--list-ops", NULL}), 0);
     ck_assert_ptr_nonnull(strstr(p.out, "get_block_with_receipts\n    block"));
     proc_release(&p);
+}
+END_TEST
+
+/*  `help OP` and `OP --help` print the op's usage and one line per argument
+    from the schema; `--complete` feeds the completion script. */
+START_TEST(test_op_help)
+{
+    proc_t p;
+    const char *const *forms[] = {
+        (const char *const[]){"help", "get_block", NULL},
+        (const char *const[]){"get_block", "--help", NULL},
+        (const char *const[]){"--json", "get_block", "-h", NULL},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        ck_assert_int_eq(run_cli(&p, forms[i]), 0);
+        ck_assert_msg(strstr(p.out, "usage: alys-engine-cli [OPTIONS] get_block block=BLOCK "
+                                    "[full_transactions=true|false]\n"), "form %zu: %s", i, p.out);
+        ck_assert_ptr_nonnull(strstr(p.out, "    block              BlockSelector"));
+        ck_assert_ptr_nonnull(strstr(p.out, "    full_transactions  bool (true, false), optional"));
+        ck_assert_ptr_null(strstr(p.out, "examples:"));
+        proc_release(&p);
+    }
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"help", "finalize_block", NULL}), 0);
+    ck_assert_ptr_nonnull(strstr(p.out, "finalize_block block_hash=HASH\n"));
+    ck_assert_ptr_nonnull(strstr(p.out, "same --id is a retry"));
+    proc_release(&p);
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"help", NULL}), 0);
+    ck_assert_ptr_nonnull(strstr(p.out, "usage: alys-engine-cli"));
+    proc_release(&p);
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"--complete", "get_logs", NULL}), 0);
+    ck_assert_str_eq(p.out, "from_block=\nto_block=\nblock_hash=\naddress=\ntopics=\n");
+    proc_release(&p);
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"--complete", "ops", NULL}), 0);
+    ck_assert_ptr_nonnull(strstr(p.out, "ping\nstatus\nbuild_block\n"));
+    ck_assert_ptr_nonnull(strstr(p.out, "get_payload\nhelp\n"));
+    proc_release(&p);
+}
+END_TEST
+
+/*  The bash completion script, sourced into bash with the built CLI first
+    on PATH, completes ops, keys and values. */
+START_TEST(test_bash_completion)
+{
+    const char *script = getenv("ALYS_CLI_COMPLETION");
+    ck_assert_msg(script && *script, "ALYS_CLI_COMPLETION is not set");
+    char *dir = strdup(cli_path());
+    *strrchr(dir, '/') = '\0';
+    char *code = NULL;
+    ck_assert_int_ge(asprintf(&code,
+        "PATH=%s:$PATH; source %s || exit 9\n"
+        "t() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); "
+        "_alys_engine_cli; echo \"[${COMPREPLY[*]}]\"; }\n"
+        "t alys-engine-cli get_bl\n"
+        "t alys-engine-cli --json get_block fu\n"
+        "t alys-engine-cli get_block block = saf\n"
+        "t alys-engine-cli --conn\n"
+        "t alys-engine-cli help finalize\n"
+        "t alys-engine-cli -c ipc:///x get_logs to\n"
+        "complete -p alys-engine-cli\n", dir, script), 0);
+    proc_t p;
+    proc_start_prog(&p, "/bin/bash", (const char *const[]){"-c", code, NULL});
+    ck_assert_int_eq(proc_finish(&p, false), 0);
+    ck_assert_str_eq(p.out, "[get_block get_block_with_receipts]\n"
+                            "[full_transactions=]\n"
+                            "[safe]\n"
+                            "[--connect]\n"
+                            "[finalize_block]\n"
+                            "[to_block= topics=]\n"
+                            "complete -F _alys_engine_cli alys-engine-cli\n");
+    proc_release(&p);
+    free(code);
+    free(dir);
+}
+END_TEST
+
+/*  -h and -V on the actor and the supervisor too; a wrong flag is named in
+    one line, with exit status 2, and --help lists the exit statuses. */
+START_TEST(test_other_programs_flags)
+{
+    const char *progs[] = {getenv("ALYS_ENGINE_BIN"), getenv("ALYS_SUPERVISOR_BIN")};
+    const char *names[] = {"alys-engine", "alys-supervisor"};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(progs[i] && *progs[i], "%s: binary path not set", names[i]);
+        proc_t p;
+        proc_start_prog(&p, progs[i], (const char *const[]){"-h", NULL});
+        ck_assert_int_eq(proc_finish(&p, false), 0);
+        ck_assert_ptr_nonnull(strstr(p.out, "usage: "));
+        ck_assert_msg(strstr(p.out, "Exit status: 0"), "%s --help: %s", names[i], p.out);
+        proc_release(&p);
+        proc_start_prog(&p, progs[i], (const char *const[]){"-V", NULL});
+        ck_assert_int_eq(proc_finish(&p, false), 0);
+        char want[64];
+        snprintf(want, sizeof want, "%s 0.1.0\n", names[i]);
+        ck_assert_str_eq(p.out, want);
+        proc_release(&p);
+        proc_start_prog(&p, progs[i], (const char *const[]){"--colour", "red", NULL});
+        ck_assert_int_eq(proc_finish(&p, false), 2);
+        snprintf(want, sizeof want, "%s: unknown option '--colour'", names[i]);
+        ck_assert_msg(strstr(p.err, want), "%s: %s", names[i], p.err);
+        ck_assert_msg(!strstr(p.err, "usage:") && !strchr(strchr(p.err, '\n') + 1, '\n'),
+                      "%s printed more than one line: %s", names[i], p.err);
+        ck_assert_str_eq(p.out, "");
+        proc_release(&p);
+        proc_start_prog(&p, progs[i], (const char *const[]){"--log-level", NULL});
+        ck_assert_int_eq(proc_finish(&p, false), 2);
+        ck_assert_msg(strstr(p.err, "option '--log-level' needs a value"), "%s", p.err);
+        proc_release(&p);
+    }
+}
+END_TEST
+
+/*  The actor's default socket directory exists only under systemd: a bind
+    into a missing directory says what to do instead. */
+START_TEST(test_engine_bind_hint)
+{
+    const char *engine = getenv("ALYS_ENGINE_BIN");
+    ck_assert_msg(engine && *engine, "ALYS_ENGINE_BIN is not set");
+    char *jwt = write_temp("0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n");
+    proc_t p;
+    proc_start_prog(&p, engine, (const char *const[]){"--jwt-secret", jwt, "--bind",
+                                                      "ipc:///nonexistent-alys-dir/engine.sock",
+                                                      "--metrics-listen", "off", NULL});
+    ck_assert_int_eq(proc_finish(&p, false), 1);
+    ck_assert_msg(strstr(p.err, "cannot bind ipc:///nonexistent-alys-dir/engine.sock")
+                  && strstr(p.err, "its directory does not exist")
+                  && strstr(p.err, "XDG_RUNTIME_DIR"), "stderr: %s", p.err);
+    proc_release(&p);
+    unlink(jwt);
+    free(jwt);
+}
+END_TEST
+
+/*  An endpoint with surely no actor behind it fails at once with exit 3
+    and says what to check, instead of waiting out the retries. */
+START_TEST(test_fail_fast)
+{
+    char missing[96], stale[96], ep[128];
+    snprintf(missing, sizeof missing, "/tmp/alys-cli-test-%d-missing.sock", (int) getpid());
+    unlink(missing);
+    snprintf(ep, sizeof ep, "ipc://%s", missing);
+    proc_t p;
+    int64_t t0 = zclock_mono();
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"--connect", ep, "--timeout", "20s",
+                                                       "ping", NULL}), 3);
+    ck_assert_int_lt(zclock_mono() - t0, 2000);
+    ck_assert_msg(strstr(p.err, "does not exist") && strstr(p.err, "--connect")
+                  && strstr(p.err, "ALYS_ENGINE_ENDPOINT") && strstr(p.err, "running"),
+                  "stderr: %s", p.err);
+    proc_release(&p);
+
+    /*  The same through ALYS_ENGINE_ENDPOINT. */
+    setenv("ALYS_ENGINE_ENDPOINT", ep, 1);
+    t0 = zclock_mono();
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"status", NULL}), 3);
+    unsetenv("ALYS_ENGINE_ENDPOINT");
+    ck_assert_int_lt(zclock_mono() - t0, 2000);
+    ck_assert_msg(strstr(p.err, ep), "stderr: %s", p.err);
+    proc_release(&p);
+
+    /*  A socket file nobody listens on (an actor that was killed). */
+    snprintf(stale, sizeof stale, "/tmp/alys-cli-test-%d-stale.sock", (int) getpid());
+    unlink(stale);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", stale);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &sun, sizeof sun), 0);
+    close(fd);
+    snprintf(ep, sizeof ep, "ipc://%s", stale);
+    t0 = zclock_mono();
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"-c", ep, "ping", NULL}), 3);
+    ck_assert_int_lt(zclock_mono() - t0, 2000);
+    ck_assert_msg(strstr(p.err, "nothing listens"), "stderr: %s", p.err);
+    proc_release(&p);
+    unlink(stale);
+
+    /*  A tcp port that refuses: bound, never listening, so no one else has it. */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof sin), 0);
+    socklen_t len = sizeof sin;
+    getsockname(fd, (struct sockaddr *) &sin, &len);
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ntohs(sin.sin_port));
+    t0 = zclock_mono();
+    ck_assert_int_eq(run_cli(&p, (const char *const[]){"-c", ep, "ping", NULL}), 3);
+    ck_assert_int_lt(zclock_mono() - t0, 2000);
+    ck_assert_msg(strstr(p.err, "connection refused"), "stderr: %s", p.err);
+    proc_release(&p);
+    close(fd);
 }
 END_TEST
 
@@ -959,6 +1255,41 @@ static bool router_recv(router_t *r, request_t *req, int timeout_ms)
     return false;
 }
 
+/*  One request with its args kept for decoding: the routing id, the body
+    frame and its parse. */
+typedef struct {
+    zframe_t *routing_id;
+    zframe_t *body;
+    proto_request_t pr;
+} full_request_t;
+
+/*  Receives one request (within 10 s) and decodes its envelope. */
+static void router_recv_request(router_t *r, full_request_t *fr)
+{
+    memset(fr, 0, sizeof *fr);
+    zmsg_t *msg = NULL;
+    int64_t deadline = zclock_mono() + 10000;
+    while (!msg && zclock_mono() < deadline)
+        msg = zmsg_recv(r->sock);
+    ck_assert_ptr_nonnull(msg);
+    fr->routing_id = zmsg_pop(msg);
+    zframe_t *delim = zmsg_pop(msg);
+    fr->body = zmsg_pop(msg);
+    char err[PROTO_ERR_LEN];
+    ck_assert_int_eq(proto_request_decode(zframe_data(fr->body), zframe_size(fr->body),
+                                          PROTO_MAX_FRAME_DEFAULT, &fr->pr, err, sizeof err),
+                     PROTO_OK);
+    zframe_destroy(&delim);
+    zmsg_destroy(&msg);
+}
+
+static void full_request_release(full_request_t *fr)
+{
+    proto_request_release(&fr->pr);
+    zframe_destroy(&fr->routing_id);
+    zframe_destroy(&fr->body);
+}
+
 static void router_send(router_t *r, const request_t *req, const proto_writer_t *w)
 {
     zmsg_t *msg = zmsg_new();
@@ -1000,7 +1331,7 @@ START_TEST(test_timeout_retries)
     router_t r;
     router_start(&r);
     proc_t p;
-    proc_start(&p, (const char *const[]){"--connect", r.endpoint, "--timeout", "200",
+    proc_start(&p, (const char *const[]){"--connect", r.endpoint, "--timeout", "200ms",
                                          "--retries", "2", "ping", NULL});
     request_t reqs[8];
     int n = 0;
@@ -1015,8 +1346,13 @@ START_TEST(test_timeout_retries)
         n++;
     ck_assert_int_eq(proc_finish(&p, exited), 3);
     ck_assert_int_eq(n, 3);
+    /*  cli-USER@HOST#ID: the same for every attempt and every re-run */
     char *rid = zframe_strdup(reqs[0].routing_id);
-    ck_assert_msg(strncmp(rid, "cli-", 4) == 0 && strlen(rid) == 20, "routing id '%s'", rid);
+    char tail[32];
+    snprintf(tail, sizeof tail, "#%llu", (unsigned long long) reqs[0].id);
+    ck_assert_msg(strncmp(rid, "cli-", 4) == 0 && strchr(rid, '@')
+                  && strcmp(rid + strlen(rid) - strlen(tail), tail) == 0, "routing id '%s'", rid);
+    ck_assert_uint_lt(reqs[0].id, 1ULL << 53);
     for (int i = 0; i < n; i++) {
         ck_assert_uint_eq(reqs[i].id, reqs[0].id);
         ck_assert_str_eq(reqs[i].op, "ping");
@@ -1025,6 +1361,10 @@ START_TEST(test_timeout_retries)
     for (int i = 0; i < n; i++)
         zframe_destroy(&reqs[i].routing_id);
     ck_assert_msg(strstr(p.err, r.endpoint) && strstr(p.err, "3 attempts"), "stderr: %s", p.err);
+    char retry_hint[48];
+    snprintf(retry_hint, sizeof retry_hint, "add --id %llu to retry",
+             (unsigned long long) reqs[0].id);
+    ck_assert_msg(strstr(p.err, retry_hint), "stderr: %s", p.err);
     ck_assert_str_eq(p.out, "");
     free(rid);
     proc_release(&p);
@@ -1075,7 +1415,7 @@ START_TEST(test_wrong_id_discarded_and_human_output)
     send_ping_ok(&r, &req, req.id + 1);
     send_ping_ok(&r, &req, req.id);
     ck_assert_int_eq(proc_finish(&p, false), 0);
-    ck_assert_str_eq(p.out, "protocol: 1\nversion: 0.1.0\nuptime_ms: 1234\npid: 99\n");
+    ck_assert_str_eq(p.out, "protocol: 1\nversion: 0.1.0\nuptime: 1.234s\npid: 99\n");
     ck_assert_ptr_nonnull(strstr(p.err, "discarding a reply"));
     zframe_destroy(&req.routing_id);
     request_t extra;
@@ -1159,6 +1499,101 @@ START_TEST(test_retryable_error)
 }
 END_TEST
 
+/*  --identity and --id give a routing id that is the same at every re-run
+    (so the actor sees a retry), and ALYS_ENGINE_IDENTITY sets the default. */
+START_TEST(test_identity_and_retry)
+{
+    router_t r;
+    router_start(&r);
+    zframe_t *seen[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++) {
+        if (i == 2)
+            setenv("ALYS_ENGINE_IDENTITY", "chain-ops", 1);
+        proc_t p;
+        const char *const with_flag[] = {"--connect", r.endpoint, "--identity", "tester",
+                                         "--id", "777", "ping", NULL};
+        const char *const with_env[] = {"--connect", r.endpoint, "--id", "9007199254740991",
+                                        "ping", NULL};
+        proc_start(&p, i < 2 ? with_flag : with_env);
+        request_t req;
+        ck_assert(router_recv(&r, &req, 10000));
+        send_ping_ok(&r, &req, req.id);
+        ck_assert_int_eq(proc_finish(&p, false), 0);
+        seen[i] = req.routing_id;
+        proc_release(&p);
+    }
+    unsetenv("ALYS_ENGINE_IDENTITY");
+    char *a = zframe_strdup(seen[0]), *c = zframe_strdup(seen[2]);
+    ck_assert_str_eq(a, "cli-tester#777");
+    ck_assert(same_frame(seen[0], seen[1]));
+    ck_assert_str_eq(c, "cli-chain-ops#9007199254740991");
+    free(a);
+    free(c);
+    for (int i = 0; i < 3; i++)
+        zframe_destroy(&seen[i]);
+    router_stop(&r);
+}
+END_TEST
+
+/*  Human status: each fork choice hash with its block number, looked up
+    with get_block; --json is the reply as it came. */
+START_TEST(test_status_block_numbers)
+{
+    router_t r;
+    router_start(&r);
+    proc_t p;
+    proc_start(&p, (const char *const[]){"--connect", r.endpoint, "status", NULL});
+    request_t req;
+    ck_assert(router_recv(&r, &req, 10000));
+    ck_assert_str_eq(req.op, "status");
+    proto_status_result_t st;
+    memset(&st, 0, sizeof st);
+    st.el.state = (char *) "synced";
+    st.el.endpoint = (char *) "http://127.0.0.1:8551";
+    st.forkchoice.has_head = st.forkchoice.has_safe = st.forkchoice.has_finalized = true;
+    memset(st.forkchoice.head, 0xa1, 32);
+    memset(st.forkchoice.safe, 0xb2, 32);
+    memset(st.forkchoice.finalized, 0xb2, 32);
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_reply_ok(&w.pk, true, req.id, proto_op_find("status")->result, &st);
+    router_send(&r, &req, &w);
+    zframe_destroy(&req.routing_id);
+    /*  two lookups: safe and finalized are the same block */
+    for (int i = 0; i < 2; i++) {
+        full_request_t fr;
+        router_recv_request(&r, &fr);
+        ck_assert_str_eq(fr.pr.op, "get_block");
+        proto_get_block_args_t ga;
+        memset(&ga, 0, sizeof ga);
+        char err[PROTO_ERR_LEN];
+        ck_assert_int_eq(proto_decode(proto_op_find("get_block")->args, fr.pr.args, &ga, err,
+                                      sizeof err), 0);
+        ck_assert_int_eq(ga.block.kind, PROTO_SEL_HASH);
+        proto_get_block_result_t gb;
+        memset(&gb, 0, sizeof gb);
+        memcpy(gb.block.hash, ga.block.hash, 32);
+        gb.block.number = ga.block.hash[0] == 0xa1 ? 12 : 10;
+        gb.block.timestamp = 1700000000;
+        proto_writer_reset(&w);
+        proto_reply_ok(&w.pk, true, fr.pr.id, proto_op_find("get_block")->result, &gb);
+        req.routing_id = fr.routing_id;
+        router_send(&r, &req, &w);
+        proto_free(proto_op_find("get_block")->args, &ga);
+        full_request_release(&fr);
+    }
+    ck_assert_int_eq(proc_finish(&p, false), 0);
+    char want[256];
+    snprintf(want, sizeof want, "  head: 0x%s (block 12)\n", "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+             "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
+    ck_assert_msg(strstr(p.out, want), "stdout: %s", p.out);
+    ck_assert_msg(strstr(p.out, "(block 10)\n  finalized: 0xb2b2"), "stdout: %s", p.out);
+    proto_writer_release(&w);
+    proc_release(&p);
+    router_stop(&r);
+}
+END_TEST
+
 /*  --json output of build_block, fed back as commit_block payload=@FILE,
     arrives at the actor as the same payload. */
 START_TEST(test_build_then_commit)
@@ -1187,18 +1622,11 @@ START_TEST(test_build_then_commit)
     proc_release(&p);
 
     proc_start(&p, (const char *const[]){"--connect", r.endpoint, "commit_block", word, NULL});
-    zmsg_t *msg = NULL;
-    int64_t deadline = zclock_mono() + 10000;
-    while (!msg && zclock_mono() < deadline)
-        msg = zmsg_recv(r.sock);
-    ck_assert_ptr_nonnull(msg);
-    req.routing_id = zmsg_pop(msg);
-    zframe_t *delim = zmsg_pop(msg), *body = zmsg_pop(msg);
-    proto_request_t pr;
+    full_request_t fr;
+    router_recv_request(&r, &fr);
+    const proto_request_t pr = fr.pr;
+    req.routing_id = fr.routing_id;
     char err[PROTO_ERR_LEN];
-    ck_assert_int_eq(proto_request_decode(zframe_data(body), zframe_size(body),
-                                          PROTO_MAX_FRAME_DEFAULT, &pr, err, sizeof err),
-                     PROTO_OK);
     proto_payload_args_t args;
     memset(&args, 0, sizeof args);
     ck_assert_int_eq(proto_decode(proto_op_find("commit_block")->args, pr.args, &args, err,
@@ -1222,11 +1650,7 @@ START_TEST(test_build_then_commit)
                             "555555\n");
 
     proto_free(proto_op_find("commit_block")->args, &args);
-    proto_request_release(&pr);
-    zframe_destroy(&req.routing_id);
-    zframe_destroy(&delim);
-    zframe_destroy(&body);
-    zmsg_destroy(&msg);
+    full_request_release(&fr);
     proto_writer_release(&a);
     proto_writer_release(&b);
     proto_writer_release(&w);
@@ -1264,6 +1688,7 @@ static Suite *cli_suite(void)
     tcase_add_test(convert, test_payload_feedback);
     tcase_add_test(convert, test_json_output_text);
     tcase_add_test(convert, test_human_output);
+    tcase_add_test(convert, test_readable_values);
     suite_add_tcase(s, convert);
 
     TCase *args = tcase_create("args");
@@ -1271,6 +1696,7 @@ static Suite *cli_suite(void)
     tcase_add_test(args, test_args_errors);
     tcase_add_test(args, test_args_logs);
     tcase_add_test(args, test_describe);
+    tcase_add_test(args, test_suggest_op);
     suite_add_tcase(s, args);
     if (!process_tests)
         return s;
@@ -1278,12 +1704,19 @@ process:;
     TCase *process = tcase_create("process");
     tcase_set_timeout(process, 40);
     tcase_add_test(process, test_usage_exit_codes);
+    tcase_add_test(process, test_op_help);
+    tcase_add_test(process, test_bash_completion);
+    tcase_add_test(process, test_other_programs_flags);
+    tcase_add_test(process, test_fail_fast);
+    tcase_add_test(process, test_engine_bind_hint);
     tcase_add_test(process, test_timeout_retries);
     tcase_add_test(process, test_answer_second_attempt);
     tcase_add_test(process, test_wrong_id_discarded_and_human_output);
     tcase_add_test(process, test_error_reply);
     tcase_add_test(process, test_retryable_error);
     tcase_add_test(process, test_build_then_commit);
+    tcase_add_test(process, test_identity_and_retry);
+    tcase_add_test(process, test_status_block_numbers);
     suite_add_tcase(s, process);
     return s;
 }

@@ -3,7 +3,9 @@
 #include "log.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -188,6 +190,58 @@ START_TEST(test_long_line_truncated)
 }
 END_TEST
 
+/*  Sets JOURNAL_STREAM to the dev:ino of the capture file (what systemd
+    does for the stream it hands over), or to another inode. */
+static void set_journal_stream(bool matching)
+{
+    struct stat st;
+    ck_assert_int_eq(fstat(STDERR_FILENO, &st), 0);
+    char value[64];
+    snprintf(value, sizeof value, "%llu:%llu", (unsigned long long) st.st_dev,
+             (unsigned long long) st.st_ino + (matching ? 0 : 1));
+    setenv("JOURNAL_STREAM", value, 1);
+}
+
+START_TEST(test_journal_prefix)
+{
+    log_set_program("journal");
+    log_set_level(ALOG_DEBUG);
+    capture_start();
+    set_journal_stream(true);
+    ck_assert_int_eq(log_detect_journal(), 1);
+    log_error("e %d", 1);
+    log_warn("w");
+    log_info("i");
+    log_debug("d");
+    char *out = capture_end();
+    unsetenv("JOURNAL_STREAM");
+    log_detect_journal();
+    reset_level();
+    /* the priority journald reads, no timestamp or pid of our own */
+    ck_assert_str_eq(out, "<3>error: e 1\n<4>warn: w\n<6>info: i\n<7>debug: d\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(test_journal_stream_of_another_fd)
+{
+    capture_start();
+    set_journal_stream(false);
+    ck_assert_int_eq(log_detect_journal(), 0);
+    log_warn("plain");
+    char *out = capture_end();
+    setenv("JOURNAL_STREAM", "garbage", 1);
+    ck_assert_int_eq(log_detect_journal(), 0);
+    unsetenv("JOURNAL_STREAM");
+    ck_assert_int_eq(log_detect_journal(), 0);
+    reset_level();
+    ck_assert_int_ne(out[0], '<');
+    ck_assert_int_eq(out[23], 'Z');
+    ck_assert_ptr_nonnull(strstr(out, " warn: plain\n"));
+    free(out);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
@@ -203,6 +257,8 @@ static Suite *log_suite(void)
     tcase_add_test(out, test_line_shape);
     tcase_add_test(out, test_newlines_flattened);
     tcase_add_test(out, test_long_line_truncated);
+    tcase_add_test(out, test_journal_prefix);
+    tcase_add_test(out, test_journal_stream_of_another_fd);
     suite_add_tcase(s, out);
     return s;
 }

@@ -3,8 +3,12 @@
     fault's flags) and its own actor, and checks the reply a peer gets: the
     error code, whether it is retryable, and that the actor keeps serving
     other peers meanwhile. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/wait.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -161,7 +165,133 @@ static void expect_el_state(peer_t *peer, const char *want)
     proto_free(proto_op_find("status")->result, &st);
 }
 
+/*  The whole text of a file (the caller frees), "" when unreadable. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t n = getdelim(&text, &cap, '\0', f);
+    fclose(f);
+    if (n < 0) {
+        free(text);
+        return strdup("");
+    }
+    return text;
+}
+
+static char *actor_log(const env_t *e)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s-actor.log", s_dir, e->name);
+    return read_text(path);
+}
+
+/*  The actor's metrics port, from its start line ("metrics port N"). */
+static int metrics_port(const env_t *e)
+{
+    char *log = actor_log(e);
+    const char *at = strstr(log, "metrics port ");
+    int port = at ? atoi(at + strlen("metrics port ")) : -1;
+    free(log);
+    ck_assert_msg(port > 0, "%s: no metrics port in the actor's log", e->name);
+    return port;
+}
+
+/*  One series' value from GET /metrics on 127.0.0.1:port; -1 when absent. */
+static double scrape(int port, const char *series)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(fd, (struct sockaddr *) &sin, sizeof sin), 0);
+    const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    ck_assert_int_eq(write(fd, req, sizeof req - 1), (ssize_t) (sizeof req - 1));
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    ssize_t n;
+    while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t) n;
+        if (len + 1 >= cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    close(fd);
+    buf[len] = '\0';
+    double v = -1;
+    size_t sl = strlen(series);
+    for (const char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, sl) == 0 && p[sl] == ' ')
+            v = strtod(p + sl + 1, NULL);
+    free(buf);
+    return v;
+}
+
+/*  Waits up to 3 s for the peers gauge to read want (connections close
+    asynchronously); returns the last value read. */
+static double peers_settle(int port, double want)
+{
+    double v = -1;
+    for (int i = 0; i < 60; i++) {
+        v = scrape(port, "alys_engine_peers");
+        if (v == want)
+            break;
+        usleep(50 * 1000);
+    }
+    return v;
+}
+
 /* ------------------------------------------------------------------ tests */
+
+/*  The peers gauge counts connections open now, not every routing id ever
+    seen; a normal start logs no warning; a refused fork choice change is a
+    warning that names the op and the reason. */
+START_TEST(test_peers_gauge_and_log_levels)
+{
+    env_t e;
+    env_start(&e, "peers", NULL);
+    char *log = actor_log(&e);
+    ck_assert_msg(!strstr(log, " warn: ") && !strstr(log, " error: "),
+                  "a normal start logged a warning:\n%s", log);
+    free(log);
+    int port = metrics_port(&e);
+    ck_assert_double_eq(peers_settle(port, 1), 1);
+    peer_t *more[3];
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "extra-%d", i);
+        more[i] = peer_new(e.endpoint, name);
+        call_ok(more[i], "ping", NULL, NULL);
+    }
+    ck_assert_double_eq(peers_settle(port, 4), 4);
+    peer_destroy(&more[0]);
+    peer_destroy(&more[1]);
+    ck_assert_double_eq(peers_settle(port, 2), 2);
+    /*  short-lived peers, as CLI runs are, leave nothing behind */
+    for (int i = 0; i < 20; i++) {
+        peer_t *p = peer_new(e.endpoint, NULL);
+        call_ok(p, "ping", NULL, NULL);
+        peer_destroy(&p);
+    }
+    ck_assert_double_eq(peers_settle(port, 2), 2);
+    peer_destroy(&more[2]);
+
+    uint8_t hash[32];
+    proto_build_block_args_t args = build_args();
+    build_commit(e.peer, &args, hash);
+    proto_block_hash_t fin;
+    memcpy(fin.block_hash, hash, 32);
+    call_ok(e.peer, "finalize_block", &fin, NULL);
+    expect_err(e.peer, "revert_block", &fin, PROTO_FINALIZED_CONFLICT);
+    log = actor_log(&e);
+    const char *w = strstr(log, " warn: revert_block id=");
+    ck_assert_msg(w && strstr(w, "failed: FINALIZED_CONFLICT: "), "no warning for the refused "
+                  "revert_block:\n%s", log);
+    free(log);
+    env_stop(&e);
+}
+END_TEST
 
 /*  forkchoiceUpdated slower than its timeout: EL_TIMEOUT. While that build
     hangs, ping and reads are answered at once. */
@@ -547,6 +677,7 @@ int main(void)
     Suite *s = suite_create("faults");
     TCase *tc = tcase_create("stub execution client");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_peers_gauge_and_log_levels);
     tcase_add_test(tc, test_slow_forkchoice_times_out_and_ping_stays_fast);
     tcase_add_test(tc, test_http_401_is_auth_failed);
     tcase_add_test(tc, test_http_500_is_el_error);
