@@ -1296,9 +1296,12 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         char why[160];
         self->metrics_server = metrics_server_new(self->loop, config->metrics_listen, render_metrics,
                                                   health_metrics, self, why, sizeof why);
-        /* the engine matters more than its metrics: say so loudly, keep going */
-        if (!self->metrics_server)
-            log_error("metrics are off: %s", why);
+        /* a configured address that cannot serve is a configuration error,
+           like a busy --bind: the supervisor's /health would be blind */
+        if (!self->metrics_server) {
+            snprintf(err, err_len, "--metrics-listen: %s", why);
+            goto fail;
+        }
     }
     sigset_t mask;
     sigemptyset(&mask);

@@ -89,7 +89,11 @@ else
     echo "note: systemd-sysusers not installed, alys.sysusers.conf not checked"
 fi
 
-if "$supervisor" --config "$root/deploy/alys-supervisor.conf" --check; then
+# --check also wants each program to be executable: the installed path is
+# replaced by the build's actor, as the units' programs are above.
+engine="${ALYS_ENGINE_BIN:-$root/build/actors/engine/alys-engine}"
+sed "s|/usr/local/bin/alys-engine|$engine|g" "$root/deploy/alys-supervisor.conf" > "$tmp/alys-supervisor.conf"
+if "$supervisor" --config "$tmp/alys-supervisor.conf" --check; then
     echo "ok: alys-supervisor.conf"
 else
     echo "FAIL: deploy/alys-supervisor.conf"
