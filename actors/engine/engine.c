@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -18,6 +19,7 @@
 #include "clock.h"
 #include "el_json.h"
 #include "hex.h"
+#include "instance.h"
 #include "log.h"
 #include "state_file.h"
 
@@ -62,6 +64,7 @@ struct engine {
     zloop_t *loop;
     zsock_t *router;
     jwt_auth_t *jwt;
+    instance_t *instance; /* the state dir lock and the ipc socket file */
     el_client_t *el;
     int signal_fd;
     int64_t start_ms;
@@ -1255,8 +1258,17 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     }
     define_metrics(self->metrics);
     assert(proto_n_ops <= sizeof self->op_ok / sizeof *self->op_ok);
-    self->jwt = jwt_auth_new(config->jwt_secret_path, err, err_len);
+    self->jwt = jwt_auth_load(config->jwt_secret_path, config->strict_permissions, err, err_len);
     if (!self->jwt)
+        goto fail;
+    self->instance = instance_new();
+    if (!self->instance) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+    if (config->state_dir && instance_lock_dir(self->instance, config->state_dir, err, err_len) != 0)
+        goto fail;
+    if (instance_claim_endpoint(self->instance, config->bind, err, err_len) != 0)
         goto fail;
 
     zsys_handler_set(NULL); /* signals arrive through signalfd below */
@@ -1273,10 +1285,17 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     zsock_set_maxmsgsize(self->router, (int) config->max_frame);
     zsock_set_rcvtimeo(self->router, 0);
     zsock_set_linger(self->router, 500);
-    if (zsock_bind(self->router, "%s", config->bind) < 0) {
+    /* the ipc socket file is created rw for owner and group (the peers'
+       group), never for others, whatever umask the actor was started with */
+    mode_t umask_before = umask(0117);
+    int bound = zsock_bind(self->router, "%s", config->bind);
+    umask(umask_before);
+    if (bound < 0) {
         snprintf(err, err_len, "cannot bind %s: %s", config->bind, zmq_strerror(zmq_errno()));
         goto fail;
     }
+    if (instance_bound(self->instance, config->bind, 0660, err, err_len) != 0)
+        goto fail;
     el_client_config_t elc = {
         .engine_url = config->engine_url,
         .rpc_url = config->rpc_url,
@@ -1354,6 +1373,7 @@ void engine_destroy(engine_t **self_p)
         free(p);
     }
     zsock_destroy(&self->router);
+    instance_destroy(&self->instance); /* after the socket: removes its file, then unlocks */
     zloop_destroy(&self->loop);
     if (self->signal_fd >= 0)
         close(self->signal_fd);

@@ -27,6 +27,7 @@ typedef struct {
     const char *engine_url;
     const char *rpc_url;
     const char *jwt_secret_path;
+    bool strict_permissions; /* refuse, not just warn about, a group/other-readable secret */
     uint8_t fee_recipient[20];
     double timeout_multiplier;
     size_t max_frame;

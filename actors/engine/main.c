@@ -39,6 +39,8 @@ static void usage(FILE *out)
             "  --payload-ttl SECONDS        how long a built payload is kept (default 120)\n"
             "  --logs-chunk N               largest block range per eth_getLogs call (default 2000)\n"
             "  --metrics-listen HOST:PORT   Prometheus /metrics and /health (default 127.0.0.1:9105; off)\n"
+            "  --strict-permissions         refuse a JWT secret file that group or others may read\n"
+            "                               (default: a warning)\n"
             "  --log-level LEVEL            error, warn, info or debug (default info)\n"
             "  --help                       this text\n"
             "  --version                    the version\n");
@@ -60,7 +62,8 @@ int main(int argc, char **argv)
     engine_config_t config;
     engine_config_defaults(&config);
     enum { O_BIND = 256, O_EE, O_ER, O_JWT, O_FEE, O_TM, O_LOG, O_MQ, O_MF, O_HELP, O_VERSION,
-           O_FORKS, O_CLIENT, O_STATE, O_BCACHE, O_PCACHE, O_PTTL, O_CHUNK, O_METRICS };
+           O_FORKS, O_CLIENT, O_STATE, O_BCACHE, O_PCACHE, O_PTTL, O_CHUNK, O_METRICS,
+           O_STRICT };
     static const struct option options[] = {
         {"bind", required_argument, NULL, O_BIND},
         {"execution-endpoint", required_argument, NULL, O_EE},
@@ -79,6 +82,7 @@ int main(int argc, char **argv)
         {"payload-ttl", required_argument, NULL, O_PTTL},
         {"logs-chunk", required_argument, NULL, O_CHUNK},
         {"metrics-listen", required_argument, NULL, O_METRICS},
+        {"strict-permissions", no_argument, NULL, O_STRICT},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -171,6 +175,7 @@ int main(int argc, char **argv)
         case O_METRICS:
             config.metrics_listen = strcmp(optarg, "off") == 0 ? NULL : optarg;
             break;
+        case O_STRICT: config.strict_permissions = true; break;
         case O_HELP: usage(stdout); return 0;
         case O_VERSION: printf("alys-engine %s\n", ALYS_VERSION); return 0;
         default:

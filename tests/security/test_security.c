@@ -2,13 +2,17 @@
     misconfigured or unauthorised start or peer gets. Each test runs its own
     processes on its own endpoints and ports. */
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "actor_proc.h"
@@ -85,6 +89,175 @@ START_TEST(test_busy_metrics_port_is_fatal)
 }
 END_TEST
 
+/*  A running actor on its own endpoint (with extra flags, NULL-terminated
+    list may be NULL), answering ping; stub is the execution client. */
+static harness_proc_t *start_actor(const char *name, const char *endpoint, stub_proc_t *stub,
+                                   const char *const *extra)
+{
+    char log_path[600];
+    snprintf(log_path, sizeof log_path, "%s/%s.log", s_dir, name);
+    harness_proc_t *p = actor_proc_start(endpoint, stub_proc_url(stub), stub_proc_url(stub), s_jwt,
+                                         extra, log_path);
+    ck_assert_msg(p != NULL, "%s: the actor did not start", name);
+    return p;
+}
+
+static stub_proc_t *start_stub(const char *name)
+{
+    char log_path[600];
+    snprintf(log_path, sizeof log_path, "%s/%s-stub.log", s_dir, name);
+    stub_proc_t *stub = stub_proc_start(s_jwt, 0, NULL, log_path);
+    ck_assert_msg(stub != NULL, "%s: the stub did not start", name);
+    return stub;
+}
+
+static bool pings(const char *endpoint)
+{
+    peer_t *peer = peer_new(endpoint, NULL);
+    proto_reply_t r;
+    bool ok = peer && peer_call(peer, "ping", NULL, &r, 3000) == 0 && r.ok;
+    if (peer && ok)
+        proto_reply_release(&r);
+    peer_destroy(&peer);
+    return ok;
+}
+
+/*  SIGTERM, and the exit status (asserted to come within 10 s). */
+static int stop_actor(harness_proc_t **p)
+{
+    ck_assert_int_eq(harness_proc_signal(*p, SIGTERM), 0);
+    int status = -1;
+    ck_assert_msg(harness_proc_wait(*p, 10000, &status) == 0, "the actor did not stop");
+    harness_proc_destroy(p);
+    return status;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/*  Two actors on one state dir: the second is refused, naming the first's
+    pid, and the first keeps serving. After the first stops, the dir is free. */
+START_TEST(test_state_dir_is_locked)
+{
+    stub_proc_t *stub = start_stub("lock");
+    char state[600], e1[600], e2[600];
+    snprintf(state, sizeof state, "%s/lock-state", s_dir);
+    ck_assert_int_eq(mkdir(state, 0700), 0);
+    snprintf(e1, sizeof e1, "ipc://%s/lock-1.sock", s_dir);
+    snprintf(e2, sizeof e2, "ipc://%s/lock-2.sock", s_dir);
+    const char *flags[] = {"--state-dir", state, NULL};
+    harness_proc_t *first = start_actor("lock-1", e1, stub, flags);
+    char *out = NULL;
+    int code = run_actor(&out, 10000, "--bind", e2, "--jwt-secret", s_jwt, "--state-dir", state,
+                         "--execution-endpoint", stub_proc_url(stub), "--execution-rpc",
+                         stub_proc_url(stub), "--metrics-listen", "off", NULL);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld", (long) harness_proc_pid(first));
+    ck_assert_msg(code == 1, "exit code %d: %s", code, out);
+    ck_assert_msg(strstr(out, "in use by another alys-engine") && strstr(out, pid), "%s", out);
+    free(out);
+    ck_assert(pings(e1));
+    int status = stop_actor(&first);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    harness_proc_t *second = start_actor("lock-2", e2, stub, flags);
+    ck_assert(pings(e2));
+    harness_proc_destroy(&second);
+    stub_proc_destroy(&stub);
+}
+END_TEST
+
+/*  A second actor on a live ipc endpoint is refused and the first keeps its
+    peers; a stale socket file (nobody listening) is replaced; a clean exit
+    removes the file; the file is 0660 even under umask 0. */
+START_TEST(test_ipc_endpoint_one_owner)
+{
+    stub_proc_t *stub = start_stub("ipc");
+    char path[600], endpoint[620];
+    snprintf(path, sizeof path, "%s/ipc.sock", s_dir);
+    snprintf(endpoint, sizeof endpoint, "ipc://%s", path);
+    /* a stale file: bound, never listened on, closed without unlink */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    ck_assert(strlen(path) < sizeof addr.sun_path);
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    close(fd);
+    umask(0);
+    harness_proc_t *first = start_actor("ipc-1", endpoint, stub, NULL);
+    struct stat st;
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_msg((st.st_mode & 0777) == 0660, "mode %o", st.st_mode & 0777);
+    char *out = NULL;
+    int code = run_actor(&out, 10000, "--bind", endpoint, "--jwt-secret", s_jwt,
+                         "--execution-endpoint", stub_proc_url(stub), "--execution-rpc",
+                         stub_proc_url(stub), "--metrics-listen", "off", NULL);
+    ck_assert_msg(code == 1, "exit code %d: %s", code, out);
+    ck_assert_msg(strstr(out, "another process is serving on it"), "%s", out);
+    free(out);
+    ck_assert(pings(endpoint));
+    int status = stop_actor(&first);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_msg(lstat(path, &st) != 0 && errno == ENOENT, "the socket file is still there");
+    /* a regular file in the way is not removed */
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    code = run_actor(&out, 10000, "--bind", endpoint, "--jwt-secret", s_jwt, "--metrics-listen",
+                     "off", NULL);
+    ck_assert_msg(code == 1 && strstr(out, "is not a socket"), "exit code %d: %s", code, out);
+    free(out);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    stub_proc_destroy(&stub);
+}
+END_TEST
+
+/*  A secret file that group or others may read: a warning by default, a
+    start-up error with --strict-permissions; 0600 passes both. */
+START_TEST(test_jwt_secret_permissions)
+{
+    stub_proc_t *stub = start_stub("perm");
+    char loose[600], endpoint[600];
+    snprintf(loose, sizeof loose, "%s/loose.hex", s_dir);
+    ck_assert_int_eq(stub_proc_write_secret(loose, 0x20), 0);
+    ck_assert_int_eq(chmod(loose, 0644), 0);
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/perm.sock", s_dir);
+    char *out = NULL;
+    int code = run_actor(&out, 10000, "--bind", endpoint, "--jwt-secret", loose,
+                         "--strict-permissions", "--metrics-listen", "off", NULL);
+    ck_assert_msg(code == 1, "exit code %d: %s", code, out);
+    ck_assert_msg(strstr(out, loose) && strstr(out, "mode 0644"), "%s", out);
+    free(out);
+    /* the same file without the flag: served, with a warning in the log */
+    char log_path[600];
+    snprintf(log_path, sizeof log_path, "%s/perm-loose.log", s_dir);
+    harness_proc_t *p = actor_proc_start(endpoint, stub_proc_url(stub), stub_proc_url(stub), loose,
+                                         NULL, log_path);
+    ck_assert_ptr_nonnull(p);
+    harness_proc_destroy(&p);
+    const char *log = read_text(log_path);
+    ck_assert_msg(strstr(log, "WARN") || strstr(log, "warn"), "%s", log);
+    ck_assert_msg(strstr(log, "mode 0644"), "%s", log);
+    /* 0600 with the flag: served, no warning */
+    snprintf(log_path, sizeof log_path, "%s/perm-strict.log", s_dir);
+    const char *strict[] = {"--strict-permissions", NULL};
+    p = actor_proc_start(endpoint, stub_proc_url(stub), stub_proc_url(stub), s_jwt, strict,
+                         log_path);
+    ck_assert_ptr_nonnull(p);
+    harness_proc_destroy(&p);
+    ck_assert_ptr_null(strstr(read_text(log_path), "mode 0"));
+    stub_proc_destroy(&stub);
+}
+END_TEST
+
 int main(void)
 {
     s_dir = harness_tmpdir("alys-security-");
@@ -99,6 +272,9 @@ int main(void)
     TCase *tc = tcase_create("trust boundary");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_busy_metrics_port_is_fatal);
+    tcase_add_test(tc, test_state_dir_is_locked);
+    tcase_add_test(tc, test_ipc_endpoint_one_owner);
+    tcase_add_test(tc, test_jwt_secret_permissions);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_FORK);
