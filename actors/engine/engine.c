@@ -17,6 +17,7 @@
 
 #include "alys_config.h"
 #include "clock.h"
+#include "curve.h"
 #include "el_json.h"
 #include "hex.h"
 #include "instance.h"
@@ -65,6 +66,8 @@ struct engine {
     zsock_t *router;
     jwt_auth_t *jwt;
     instance_t *instance; /* the state dir lock and the ipc socket file */
+    zcert_t *curve_cert;  /* the actor's CURVE keys, or NULL */
+    zactor_t *auth;       /* zauth (ZAP): checks CURVE clients against the allow dir */
     el_client_t *el;
     int signal_fd;
     int64_t start_ms;
@@ -1239,6 +1242,56 @@ static bool health_metrics(void *ctx, char *reason, size_t reason_len)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/*  Makes the ROUTER a CURVE server that serves only the clients whose public
+    certificates are in --curve-allow (zauth re-reads the directory when it
+    changes), or, without CURVE, refuses a tcp bind that other hosts could
+    reach unless --insecure-tcp says so. Before bind. Returns 0 or -1. */
+static int setup_curve(engine_t *self, char *err, size_t err_len)
+{
+    const engine_config_t *c = &self->config;
+    if (!c->curve_secret_path && !c->curve_allow_dir) {
+        if (!curve_endpoint_exposed(c->bind))
+            return 0;
+        if (!c->insecure_tcp) {
+            snprintf(err, err_len, "--bind %s is reachable from other hosts and anyone who "
+                                   "reaches it can build and commit blocks: give --curve-secret "
+                                   "and --curve-allow, bind to 127.0.0.1, or say --insecure-tcp",
+                     c->bind);
+            return -1;
+        }
+        log_warn("--insecure-tcp: %s accepts unauthenticated peers from other hosts", c->bind);
+        return 0;
+    }
+    if (!c->curve_secret_path || !c->curve_allow_dir) {
+        snprintf(err, err_len, "--curve-secret and --curve-allow go together");
+        return -1;
+    }
+    struct stat st;
+    if (stat(c->curve_allow_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "--curve-allow %s: not a directory", c->curve_allow_dir);
+        return -1;
+    }
+    self->curve_cert = curve_load_secret(c->curve_secret_path, err, err_len);
+    if (!self->curve_cert)
+        return -1;
+    self->auth = zactor_new(zauth, NULL);
+    if (!self->auth) {
+        snprintf(err, err_len, "cannot start the ZAP handler");
+        return -1;
+    }
+    if (log_get_level() >= ALOG_DEBUG) {
+        zstr_sendx(self->auth, "VERBOSE", NULL);
+        zsock_wait(self->auth);
+    }
+    zstr_sendx(self->auth, "CURVE", c->curve_allow_dir, NULL);
+    zsock_wait(self->auth);
+    zcert_apply(self->curve_cert, self->router);
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_zap_domain(self->router, "alys-engine");
+    log_info("CURVE on %s: clients allowed from %s", c->bind, c->curve_allow_dir);
+    return 0;
+}
+
 engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
 {
     engine_t *self = calloc(1, sizeof *self);
@@ -1272,6 +1325,14 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         goto fail;
 
     zsys_handler_set(NULL); /* signals arrive through signalfd below */
+    /* blocked before any thread starts (zauth's is one), so that every
+       thread inherits the mask and only the signalfd sees them */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
     self->loop = zloop_new();
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->loop || !self->router) {
@@ -1285,6 +1346,8 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     zsock_set_maxmsgsize(self->router, (int) config->max_frame);
     zsock_set_rcvtimeo(self->router, 0);
     zsock_set_linger(self->router, 500);
+    if (setup_curve(self, err, err_len) != 0)
+        goto fail;
     /* the ipc socket file is created rw for owner and group (the peers'
        group), never for others, whatever umask the actor was started with */
     mode_t umask_before = umask(0117);
@@ -1322,12 +1385,6 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
             goto fail;
         }
     }
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
     self->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (self->signal_fd < 0) {
         snprintf(err, err_len, "signalfd: %s", strerror(errno));
@@ -1373,6 +1430,8 @@ void engine_destroy(engine_t **self_p)
         free(p);
     }
     zsock_destroy(&self->router);
+    zactor_destroy(&self->auth);
+    curve_cert_destroy(&self->curve_cert);
     instance_destroy(&self->instance); /* after the socket: removes its file, then unlocks */
     zloop_destroy(&self->loop);
     if (self->signal_fd >= 0)

@@ -28,6 +28,9 @@ typedef struct {
     const char *rpc_url;
     const char *jwt_secret_path;
     bool strict_permissions; /* refuse, not just warn about, a group/other-readable secret */
+    const char *curve_secret_path; /* the actor's CURVE certificate (zcert), or NULL */
+    const char *curve_allow_dir;   /* public certificates of the allowed peers */
+    bool insecure_tcp;       /* allow a non-loopback tcp bind without CURVE */
     uint8_t fee_recipient[20];
     double timeout_multiplier;
     size_t max_frame;

@@ -258,6 +258,286 @@ START_TEST(test_jwt_secret_permissions)
 }
 END_TEST
 
+static const char *cli_bin(void)
+{
+    const char *p = getenv("ALYS_CLI_BIN");
+    return p && *p ? p : "alys-engine-cli";
+}
+
+/*  Runs alys-engine-cli with the arguments (NULL-terminated); returns its
+    exit code, with stdout and stderr in *out when out is not NULL. */
+static int run_cli(char **out, ...)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = "/bin/sh";
+    argv[n++] = "-c";
+    argv[n++] = "exec \"$0\" \"$@\" 2>&1";
+    argv[n++] = (char *) cli_bin();
+    va_list ap;
+    va_start(ap, out);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 31)
+        argv[n++] = (char *) a;
+    va_end(ap);
+    argv[n] = NULL;
+    int code = -1;
+    char *text = NULL;
+    ck_assert_int_eq(harness_run_capture(argv, &text, &code, 30000), 0);
+    if (out)
+        *out = text;
+    else
+        free(text);
+    return code;
+}
+
+/*  Key pairs for the actor, an allowed client and a stranger, made with the
+    CLI's keygen; the allowed client's public file is in the allow dir. */
+typedef struct {
+    char server[600], server_secret[620];
+    char client[600], client_secret[620];
+    char stranger[600], stranger_secret[620];
+    char allow[600];
+} keys_t;
+
+static void make_keys(keys_t *k, const char *name)
+{
+    char dir[500];
+    snprintf(dir, sizeof dir, "%s/%s-keys", s_dir, name);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    snprintf(k->allow, sizeof k->allow, "%s/%s-allow", s_dir, name);
+    ck_assert_int_eq(mkdir(k->allow, 0700), 0);
+    snprintf(k->server, sizeof k->server, "%s/server", dir);
+    snprintf(k->client, sizeof k->client, "%s/client", dir);
+    snprintf(k->stranger, sizeof k->stranger, "%s/stranger", dir);
+    snprintf(k->server_secret, sizeof k->server_secret, "%s_secret", k->server);
+    snprintf(k->client_secret, sizeof k->client_secret, "%s_secret", k->client);
+    snprintf(k->stranger_secret, sizeof k->stranger_secret, "%s_secret", k->stranger);
+    char *out = NULL;
+    ck_assert_int_eq(run_cli(&out, "keygen", k->server, NULL), 0);
+    ck_assert_msg(strstr(out, "_secret"), "%s", out);
+    free(out);
+    ck_assert_int_eq(run_cli(NULL, "keygen", k->client, NULL), 0);
+    ck_assert_int_eq(run_cli(NULL, "keygen", k->stranger, NULL), 0);
+    /* never over an existing key */
+    ck_assert_int_eq(run_cli(NULL, "keygen", k->client, NULL), 1);
+    struct stat st;
+    ck_assert_int_eq(stat(k->client_secret, &st), 0);
+    ck_assert_msg((st.st_mode & 077) == 0, "secret file mode %o", st.st_mode & 0777);
+    char copy[700];
+    snprintf(copy, sizeof copy, "%s/client", k->allow);
+    FILE *in = fopen(k->client, "r"), *outf = fopen(copy, "w");
+    ck_assert(in && outf);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    ck_assert_uint_eq(fwrite(buf, 1, n, outf), n);
+    fclose(in);
+    fclose(outf);
+}
+
+/*  Waits until the CLI with the allowed key gets an answer from endpoint. */
+static bool curve_ping(const char *endpoint, const keys_t *k, const char *cert, int *code)
+{
+    *code = run_cli(NULL, "-c", endpoint, "--curve-cert", cert, "--curve-server-key", k->server,
+                    "-t", "1000", "-r", "0", "ping", NULL);
+    return *code == 0;
+}
+
+/*  CURVE on tcp: an allowed key is served, an unknown key and a plaintext
+    client get nothing, and the actor keeps serving the allowed one. */
+START_TEST(test_curve_allows_only_known_keys)
+{
+    keys_t k;
+    make_keys(&k, "curve");
+    stub_proc_t *stub = start_stub("curve");
+    int port = harness_free_port();
+    char endpoint[64], log_path[600];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    snprintf(log_path, sizeof log_path, "%s/curve-actor.log", s_dir);
+    char *argv[] = {(char *) actor_proc_bin(), "--bind", endpoint, "--jwt-secret", s_jwt,
+                    "--execution-endpoint", (char *) stub_proc_url(stub), "--execution-rpc",
+                    (char *) stub_proc_url(stub), "--metrics-listen", "off",
+                    "--curve-secret", k.server_secret, "--curve-allow", k.allow, NULL};
+    harness_proc_t *actor = harness_proc_spawn(argv, log_path);
+    ck_assert_ptr_nonnull(actor);
+    int code = -1;
+    int64_t deadline = clock_mono_ms() + 10000;
+    bool up = false;
+    while (!up && clock_mono_ms() < deadline && harness_proc_running(actor))
+        up = curve_ping(endpoint, &k, k.client_secret, &code);
+    ck_assert_msg(up, "the allowed client got no answer (exit %d): %s", code, read_text(log_path));
+    /* an unknown key: no reply (exit 3), however long it waits */
+    ck_assert(!curve_ping(endpoint, &k, k.stranger_secret, &code));
+    ck_assert_int_eq(code, 3);
+    /* plaintext: the CLI without keys, and a raw DEALER, get nothing */
+    code = run_cli(NULL, "-c", endpoint, "-t", "1000", "-r", "0", "ping", NULL);
+    ck_assert_int_eq(code, 3);
+    peer_t *plain = peer_new(endpoint, NULL);
+    proto_reply_t r;
+    ck_assert_int_eq(peer_call(plain, "ping", NULL, &r, 1000), -1);
+    peer_destroy(&plain);
+    /* the right key, but a wrong idea of the server's key: nothing either */
+    code = run_cli(NULL, "-c", endpoint, "--curve-cert", k.client_secret, "--curve-server-key",
+                   k.stranger, "-t", "1000", "-r", "0", "ping", NULL);
+    ck_assert_int_eq(code, 3);
+    /* and the allowed client is still served */
+    ck_assert(curve_ping(endpoint, &k, k.client_secret, &code));
+    /* a key added to the allow dir while running is accepted */
+    char copy[700];
+    snprintf(copy, sizeof copy, "%s/stranger", k.allow);
+    ck_assert_int_eq(link(k.stranger, copy), 0);
+    deadline = clock_mono_ms() + 5000;
+    up = false;
+    while (!up && clock_mono_ms() < deadline)
+        up = curve_ping(endpoint, &k, k.stranger_secret, &code);
+    ck_assert_msg(up, "a key added to the allow dir was not accepted (exit %d)", code);
+    int status = stop_actor(&actor);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    stub_proc_destroy(&stub);
+}
+END_TEST
+
+/*  A tcp bind other hosts can reach needs CURVE or an explicit
+    --insecure-tcp (warned); bad CURVE options are start-up errors. */
+START_TEST(test_exposed_tcp_needs_curve)
+{
+    int port = harness_free_port();
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://0.0.0.0:%d", port);
+    char *out = NULL;
+    int code = run_actor(&out, 10000, "--bind", endpoint, "--jwt-secret", s_jwt,
+                         "--metrics-listen", "off", NULL);
+    ck_assert_msg(code == 1 && strstr(out, "--insecure-tcp") && strstr(out, "--curve-secret"),
+                  "exit code %d: %s", code, out);
+    free(out);
+    snprintf(endpoint, sizeof endpoint, "tcp://*:%d", port);
+    code = run_actor(&out, 10000, "--bind", endpoint, "--jwt-secret", s_jwt,
+                     "--metrics-listen", "off", NULL);
+    ck_assert_msg(code == 1, "exit code %d: %s", code, out);
+    free(out);
+    /* with --insecure-tcp it starts, with a warning */
+    stub_proc_t *stub = start_stub("insecure");
+    char loopback[64], log_path[600];
+    snprintf(loopback, sizeof loopback, "tcp://127.0.0.1:%d", port);
+    snprintf(log_path, sizeof log_path, "%s/insecure.log", s_dir);
+    char *argv[] = {(char *) actor_proc_bin(), "--bind", endpoint, "--jwt-secret", s_jwt,
+                    "--execution-endpoint", (char *) stub_proc_url(stub), "--execution-rpc",
+                    (char *) stub_proc_url(stub), "--metrics-listen", "off", "--insecure-tcp",
+                    NULL};
+    harness_proc_t *actor = harness_proc_spawn(argv, log_path);
+    ck_assert_ptr_nonnull(actor);
+    int64_t deadline = clock_mono_ms() + 10000;
+    bool up = false;
+    while (!up && clock_mono_ms() < deadline && harness_proc_running(actor))
+        up = pings(loopback);
+    ck_assert_msg(up, "%s", read_text(log_path));
+    ck_assert_ptr_nonnull(strstr(read_text(log_path), "accepts unauthenticated peers"));
+    harness_proc_destroy(&actor);
+    stub_proc_destroy(&stub);
+    /* loopback tcp needs nothing; bad CURVE options are refused */
+    keys_t k;
+    make_keys(&k, "badcurve");
+    code = run_actor(&out, 10000, "--bind", loopback, "--jwt-secret", s_jwt, "--metrics-listen",
+                     "off", "--curve-secret", k.server_secret, NULL);
+    ck_assert_msg(code == 1 && strstr(out, "go together"), "exit code %d: %s", code, out);
+    free(out);
+    /* a public certificate alone has no secret key */
+    char public_only[700];
+    snprintf(public_only, sizeof public_only, "%s/client", k.allow);
+    code = run_actor(&out, 10000, "--bind", loopback, "--jwt-secret", s_jwt, "--metrics-listen",
+                     "off", "--curve-secret", public_only, "--curve-allow", k.allow, NULL);
+    ck_assert_msg(code == 1 && strstr(out, "no secret key"), "exit code %d: %s", code, out);
+    free(out);
+    char missing[700];
+    snprintf(missing, sizeof missing, "%s/none", s_dir);
+    code = run_actor(&out, 10000, "--bind", loopback, "--jwt-secret", s_jwt, "--metrics-listen",
+                     "off", "--curve-secret", missing, "--curve-allow", k.allow, NULL);
+    ck_assert_msg(code == 1 && strstr(out, missing), "exit code %d: %s", code, out);
+    free(out);
+    code = run_actor(&out, 10000, "--bind", loopback, "--jwt-secret", s_jwt, "--metrics-listen",
+                     "off", "--curve-secret", k.server_secret, "--curve-allow", missing, NULL);
+    ck_assert_msg(code == 1 && strstr(out, "not a directory"), "exit code %d: %s", code, out);
+    free(out);
+    /* the CLI: both options or neither, and readable */
+    code = run_cli(&out, "--curve-cert", k.client_secret, "ping", NULL);
+    ck_assert_msg(code == 2 && strstr(out, "go together"), "exit code %d: %s", code, out);
+    free(out);
+    code = run_cli(&out, "--curve-cert", k.client, "--curve-server-key", "short", "ping", NULL);
+    ck_assert_msg(code == 2 && strstr(out, "--curve-server-key"), "exit code %d: %s", code, out);
+    free(out);
+}
+END_TEST
+
+static const char *sup_bin(void)
+{
+    const char *p = getenv("ALYS_SUPERVISOR_BIN");
+    return p && *p ? p : "alys-supervisor";
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_ge(fputs(text, f), 0);
+    fclose(f);
+}
+
+/*  The supervisor's health pings reach a CURVE actor with the keys from its
+    config; a config naming a missing key fails --check. */
+START_TEST(test_supervisor_pings_over_curve)
+{
+    keys_t k;
+    make_keys(&k, "sup");
+    /* the supervisor uses the allowed client's key */
+    int port = harness_free_port();
+    char endpoint[64], conf[600], text[4096], log_path[600];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    snprintf(conf, sizeof conf, "%s/sup-curve.conf", s_dir);
+    snprintf(log_path, sizeof log_path, "%s/sup-curve.log", s_dir);
+    snprintf(text, sizeof text,
+             "supervisor\n    intensity = 1\n    period = 60s\n"
+             "children\n    engine\n        program = %s\n"
+             "        arg = --bind\n        arg = \"%s\"\n"
+             "        arg = --jwt-secret\n        arg = %s\n"
+             "        arg = --execution-endpoint\n        arg = \"http://127.0.0.1:9\"\n"
+             "        arg = --execution-rpc\n        arg = \"http://127.0.0.1:9\"\n"
+             "        arg = --metrics-listen\n        arg = off\n"
+             "        arg = --curve-secret\n        arg = %s\n"
+             "        arg = --curve-allow\n        arg = %s\n"
+             "        health = \"%s\"\n        ping_interval = 200ms\n"
+             "        health_curve_cert = %s\n        health_curve_server_key = %s\n",
+             actor_proc_bin(), endpoint, s_jwt, k.server_secret, k.allow, endpoint,
+             k.client_secret, k.server);
+    write_file(conf, text);
+    char *check[] = {(char *) sup_bin(), "--config", conf, "--check", NULL};
+    int code = -1;
+    ck_assert_int_eq(harness_run_capture(check, NULL, &code, 10000), 0);
+    ck_assert_int_eq(code, 0);
+    char *argv[] = {(char *) sup_bin(), "--config", conf, NULL};
+    harness_proc_t *sup = harness_proc_spawn(argv, log_path);
+    ck_assert_ptr_nonnull(sup);
+    int64_t deadline = clock_mono_ms() + 10000;
+    bool answered = false;
+    while (!answered && clock_mono_ms() < deadline) {
+        answered = strstr(read_text(log_path), "answers ping") != NULL;
+        if (!answered)
+            usleep(50000);
+    }
+    ck_assert_msg(answered, "no ping answered over CURVE: %s", read_text(log_path));
+    harness_proc_destroy(&sup);
+    /* a missing key file is a configuration error */
+    char missing_conf[600];
+    snprintf(missing_conf, sizeof missing_conf, "%s/sup-missing.conf", s_dir);
+    char *at = strstr(text, k.client_secret);
+    ck_assert_ptr_nonnull(at);
+    memcpy(at + strlen(k.client_secret) - 6, "absent", 6);
+    write_file(missing_conf, text);
+    char *check_missing[] = {(char *) sup_bin(), "--config", missing_conf, "--check", NULL};
+    ck_assert_int_eq(harness_run_capture(check_missing, NULL, &code, 10000), 0);
+    ck_assert_int_eq(code, 2);
+}
+END_TEST
+
 int main(void)
 {
     s_dir = harness_tmpdir("alys-security-");
@@ -275,6 +555,9 @@ int main(void)
     tcase_add_test(tc, test_state_dir_is_locked);
     tcase_add_test(tc, test_ipc_endpoint_one_owner);
     tcase_add_test(tc, test_jwt_secret_permissions);
+    tcase_add_test(tc, test_curve_allows_only_known_keys);
+    tcase_add_test(tc, test_exposed_tcp_needs_curve);
+    tcase_add_test(tc, test_supervisor_pings_over_curve);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_FORK);
