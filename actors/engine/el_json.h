@@ -25,9 +25,5 @@ int el_json_u256(json_t *v, uint8_t out[32]);
 json_t *el_json_hex(const uint8_t *bytes, size_t len);
 json_t *el_json_qty(uint64_t v);
 
-/*  Finds the text of the object or array value of the first member named
-    `key` in a JSON document (string-aware), so that it can be passed on
-    byte for byte. Returns 0 with its offset and length, or -1. */
-int el_json_member_text(const char *json, size_t len, const char *key, size_t *off, size_t *n);
 
 #endif

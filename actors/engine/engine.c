@@ -128,6 +128,7 @@ void engine_config_defaults(engine_config_t *config)
     config->health_interval_ms = HEALTH_INTERVAL_MS;
     config->caps_interval_ms = 15 * 60 * 1000;
     config->metrics_listen = "127.0.0.1:9105";
+    config->max_el_buffer = 256u * 1024 * 1024;
 }
 
 const char *el_state_name(el_state_t state)
@@ -1364,6 +1365,7 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         .rpc_url = config->rpc_url,
         .jwt = self->jwt,
         .timeout_multiplier = config->timeout_multiplier,
+        .max_buffered = config->max_el_buffer,
     };
     self->el = el_client_new(self->loop, &elc);
     self->payloads = payload_cache_new(config->payload_cache_size, config->payload_ttl_ms);

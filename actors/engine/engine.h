@@ -31,6 +31,7 @@ typedef struct {
     const char *curve_secret_path; /* the actor's CURVE certificate (zcert), or NULL */
     const char *curve_allow_dir;   /* public certificates of the allowed peers */
     bool insecure_tcp;       /* allow a non-loopback tcp bind without CURVE */
+    size_t max_el_buffer;    /* bytes of execution-client answers received at once */
     uint8_t fee_recipient[20];
     double timeout_multiplier;
     size_t max_frame;

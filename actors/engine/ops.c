@@ -238,9 +238,10 @@ static void build_remember(req_t *req, json_t *payload_json, json_t *requests_js
            a->has_parent_beacon_block_root ? a->parent_beacon_block_root : s_zero32, 32);
     proto_copy(req->op->result, &e->built, r);
     e->payload_json = json_incref(payload_json);
-    size_t off, len;
-    if (resp->body && el_json_member_text(resp->body, resp->body_len, "executionPayload", &off, &len) == 0)
-        e->payload_text = strndup(resp->body + off, len);
+    /* the text sent back in newPayload is the very object that was decoded
+       and hashed above, re-serialized: never a second reading of the raw
+       answer, which a duplicated key could make say something else */
+    e->payload_text = json_dumps(payload_json, JSON_COMPACT);
     e->requests_json = json_incref(requests_json);
     e->versioned_json = e->fork >= FORK_CANCUN ? versioned_hashes(blobs_bundle) : NULL;
     proto_writer_t w;

@@ -812,31 +812,6 @@ START_TEST(test_execution_requests_limits)
 }
 END_TEST
 
-/*  el_json_member_text finds a member's object text byte for byte, and is
-    not fooled by the key inside strings or as a string value. */
-START_TEST(test_member_text)
-{
-    const char *doc = "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"note\":\"executionPayload\","
-                      "\"x\":\"a \\\"executionPayload\\\": {\", \"executionPayload\" : "
-                      "{\"a\":[1,{\"b\":\"}]\"}],\"c\":\"\\\\\"},\"blockValue\":\"0x1\"}}";
-    size_t off = 0, n = 0;
-    ck_assert_int_eq(el_json_member_text(doc, strlen(doc), "executionPayload", &off, &n), 0);
-    char *text = strndup(doc + off, n);
-    ck_assert_str_eq(text, "{\"a\":[1,{\"b\":\"}]\"}],\"c\":\"\\\\\"}");
-    json_error_t jerr;
-    json_t *parsed = json_loads(text, 0, &jerr);
-    ck_assert_ptr_nonnull(parsed);
-    json_decref(parsed);
-    free(text);
-    ck_assert_int_eq(el_json_member_text(doc, strlen(doc), "missing", &off, &n), -1);
-    /* a scalar value is not an object or array */
-    ck_assert_int_eq(el_json_member_text(doc, strlen(doc), "id", &off, &n), -1);
-    /* truncated: no closing brace */
-    const char *cut = "{\"executionPayload\":{\"a\":\"}\"";
-    ck_assert_int_eq(el_json_member_text(cut, strlen(cut), "executionPayload", &off, &n), -1);
-}
-END_TEST
-
 static Suite *el_json_suite(void)
 {
     Suite *s = suite_create("el_json");
@@ -867,7 +842,6 @@ static Suite *el_json_suite(void)
     tcase_add_test(values, test_value_helpers);
     tcase_add_test(values, test_execution_requests_limits);
     tcase_add_test(values, test_execution_requests_sizes);
-    tcase_add_test(values, test_member_text);
     suite_add_tcase(s, values);
     return s;
 }
