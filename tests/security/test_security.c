@@ -25,27 +25,40 @@
 static char *s_dir;
 static char s_jwt[512];
 
-/*  Runs the actor with the given arguments (NULL-terminated) to its exit.
+/*  Runs program with the arguments in ap (NULL-terminated) to its exit.
     Returns its exit code; *out gets stdout and stderr together (caller
-    frees). Fails the test if it is still running after timeout_ms. */
-static int run_actor(char **out, int timeout_ms, ...)
+    frees; NULL: discarded). Fails the test if it still runs after
+    timeout_ms. */
+static int run_program(const char *program, char **out, int timeout_ms, va_list ap)
 {
     char *argv[48];
     int n = 0;
     argv[n++] = "/bin/sh";
     argv[n++] = "-c";
     argv[n++] = "exec \"$0\" \"$@\" 2>&1";
-    argv[n++] = (char *) actor_proc_bin();
-    va_list ap;
-    va_start(ap, timeout_ms);
+    argv[n++] = (char *) program;
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL && n < 47)
         argv[n++] = (char *) a;
-    va_end(ap);
     argv[n] = NULL;
     int code = -1;
-    ck_assert_msg(harness_run_capture(argv, out, &code, timeout_ms) == 0,
-                  "the actor did not exit within %d ms", timeout_ms);
+    char *text = NULL;
+    ck_assert_msg(harness_run_capture(argv, &text, &code, timeout_ms) == 0,
+                  "%s did not exit within %d ms", program, timeout_ms);
+    if (out)
+        *out = text;
+    else
+        free(text);
+    return code;
+}
+
+/*  The actor with the arguments that follow (NULL-terminated). */
+static int run_actor(char **out, int timeout_ms, ...)
+{
+    va_list ap;
+    va_start(ap, timeout_ms);
+    int code = run_program(actor_proc_bin(), out, timeout_ms, ap);
+    va_end(ap);
     return code;
 }
 
@@ -264,30 +277,13 @@ static const char *cli_bin(void)
     return p && *p ? p : "alys-engine-cli";
 }
 
-/*  Runs alys-engine-cli with the arguments (NULL-terminated); returns its
-    exit code, with stdout and stderr in *out when out is not NULL. */
+/*  alys-engine-cli with the arguments that follow (NULL-terminated). */
 static int run_cli(char **out, ...)
 {
-    char *argv[32];
-    int n = 0;
-    argv[n++] = "/bin/sh";
-    argv[n++] = "-c";
-    argv[n++] = "exec \"$0\" \"$@\" 2>&1";
-    argv[n++] = (char *) cli_bin();
     va_list ap;
     va_start(ap, out);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 31)
-        argv[n++] = (char *) a;
+    int code = run_program(cli_bin(), out, 30000, ap);
     va_end(ap);
-    argv[n] = NULL;
-    int code = -1;
-    char *text = NULL;
-    ck_assert_int_eq(harness_run_capture(argv, &text, &code, 30000), 0);
-    if (out)
-        *out = text;
-    else
-        free(text);
     return code;
 }
 
