@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "curve.h"
 
 struct client {
     char *endpoint;
@@ -183,6 +184,12 @@ static int s_connect(client_t *self, const client_opts_t *opts)
     }
     zsock_set_linger(self->sock, 0);
     zsock_set_sndtimeo(self->sock, opts->timeout_ms);
+    if (opts->curve_cert
+        && curve_client_setup(zsock_resolve(self->sock), opts->curve_cert, opts->curve_server_key,
+                              self->error, sizeof self->error) != 0) {
+        zsock_destroy(&self->sock);
+        return -1;
+    }
     if (zmq_setsockopt(zsock_resolve(self->sock), ZMQ_ROUTING_ID, self->routing_id,
                        strlen(self->routing_id)) != 0
         || zsock_connect(self->sock, "%s", self->endpoint) != 0) {

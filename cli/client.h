@@ -24,6 +24,8 @@ typedef struct {
     int backoff_initial_ms; /* wait before the first retry */
     int backoff_max_ms;     /* cap of the doubling */
     size_t max_reply;       /* bytes; larger replies are discarded */
+    const char *curve_cert;       /* CURVE: this client's certificate (zcert), or NULL */
+    const char *curve_server_key; /* CURVE: the actor's public key or certificate file */
 } client_opts_t;
 
 typedef enum {

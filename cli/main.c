@@ -17,6 +17,7 @@
 #include "cmdline.h"
 #include "convert.h"
 #include "duration.h"
+#include "curve.h"
 #include "proto.h"
 
 #define PROGRAM "alys-engine-cli"
@@ -61,6 +62,9 @@ static void usage(FILE *out)
 "                          id from the same identity is a retry of the same request\n"
 "      --identity NAME     who this CLI is to the actor (default: USER@HOST, or\n"
 "                          $ALYS_ENGINE_IDENTITY); retries are recognised per identity\n"
+"      --curve-cert FILE   CURVE: this client's certificate (zcert, with its secret key)\n"
+"      --curve-server-key KEY  CURVE: the actor's public key (40 Z85 characters) or\n"
+"                          its public certificate file; with --curve-cert\n"
 "      --list-ops          list the operations and their arguments\n"
 "      --complete WHAT     for shell completion: op names (WHAT = ops) or the keys\n"
 "                          of the op WHAT\n"
@@ -89,7 +93,8 @@ static void usage(FILE *out)
 "  " PROGRAM " --json build_block timestamp=$(date +%%s) > built.json\n"
 "  jq .result.payload built.json > payload.json\n"
 "  " PROGRAM " commit_block payload=@payload.json\n"
-"  " PROGRAM " get_block block=latest\n");
+"  " PROGRAM " get_block block=latest\n"
+"  " PROGRAM " keygen /etc/alys/curve/cli   # writes cli (public) and cli_secret\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -223,12 +228,47 @@ static int parse_int_option(const char *name, const char *text, int min, int max
     return 0;
 }
 
+/*  Both CURVE options or neither, each readable: checked before anything is
+    sent, as a usage error. */
+static int check_curve_options(const client_opts_t *c)
+{
+    if (!c->curve_cert && !c->curve_server_key)
+        return 0;
+    if (!c->curve_cert || !c->curve_server_key)
+        return usage_error("--curve-cert and --curve-server-key go together"), -1;
+    char why[512], key[CURVE_KEY_TXT];
+    if (curve_server_key(c->curve_server_key, key, why, sizeof why) != 0)
+        return usage_error("--curve-server-key: %s", why), -1;
+    zcert_t *cert = curve_load_secret(c->curve_cert, why, sizeof why);
+    if (!cert)
+        return usage_error("--curve-cert: %s", why), -1;
+    curve_cert_destroy(&cert);
+    return 0;
+}
+
+/*  `keygen PATH`: a new CURVE key pair in czmq's zcert files. */
+static int keygen(int nargs, char **words)
+{
+    if (nargs != 1)
+        return usage_error("keygen takes one argument: the path of the public certificate "
+                           "(the secret one gets _secret appended)");
+    char why[512];
+    if (curve_keygen(words[0], why, sizeof why) != 0) {
+        fprintf(stderr, PROGRAM ": keygen: %s\n", why);
+        return EXIT_ERROR_REPLY;
+    }
+    printf("%s (public, for the other side's allow directory)\n%s_secret (keep private)\n",
+           words[0], words[0]);
+    return EXIT_OK;
+}
+
 /*  Parses the command line into opts; returns -1 with a message printed
     (exit 2), 0 to go on, or 1 when a query option (--help, --version,
     --list-ops) was answered (exit 0). *first_arg indexes the OP word. */
 static int parse_options(int argc, char **argv, options_t *opts, int *first_arg)
 {
-    enum { OPT_ID = 256, OPT_LIST_OPS, OPT_IDENTITY, OPT_COMPLETE };
+    enum { OPT_ID = 256, OPT_LIST_OPS, OPT_IDENTITY, OPT_COMPLETE, OPT_CURVE_CERT,
+           OPT_CURVE_SERVER_KEY };
     static const struct option long_opts[] = {
         {"connect", required_argument, NULL, 'c'},
         {"timeout", required_argument, NULL, 't'},
@@ -238,6 +278,8 @@ static int parse_options(int argc, char **argv, options_t *opts, int *first_arg)
         {"list-ops", no_argument, NULL, OPT_LIST_OPS},
         {"identity", required_argument, NULL, OPT_IDENTITY},
         {"complete", required_argument, NULL, OPT_COMPLETE},
+        {"curve-cert", required_argument, NULL, OPT_CURVE_CERT},
+        {"curve-server-key", required_argument, NULL, OPT_CURVE_SERVER_KEY},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -293,6 +335,12 @@ static int parse_options(int argc, char **argv, options_t *opts, int *first_arg)
         case OPT_LIST_OPS:
             list_ops(stdout);
             return 1;
+        case OPT_CURVE_CERT:
+            opts->client.curve_cert = optarg;
+            break;
+        case OPT_CURVE_SERVER_KEY:
+            opts->client.curve_server_key = optarg;
+            break;
         case 'h':
             /*  `OP --help` describes OP: the words are read after the loop. */
             opts->help = true;
@@ -318,7 +366,7 @@ static int parse_options(int argc, char **argv, options_t *opts, int *first_arg)
             usage(stdout);
         return 1;
     }
-    return 0;
+    return check_curve_options(&opts->client);
 }
 
 static void print_error_reply(const proto_reply_t *r)
@@ -425,6 +473,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *op_name = argv[first];
+    if (strcmp(op_name, "keygen") == 0)
+        return keygen(argc - first - 1, argv + first + 1);
     if (strcmp(op_name, "help") == 0) {
         if (first + 1 >= argc) {
             usage(stdout);

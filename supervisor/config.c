@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "curve.h"
 
 #define MAX_DURATION_MS (24LL * 3600 * 1000)
 
@@ -89,6 +90,8 @@ void child_spec_release(child_spec_t *spec)
         return;
     free(spec->name);
     free(spec->health);
+    free(spec->health_curve_cert);
+    free(spec->health_curve_server_key);
     free_strv(spec->argv, spec->argc);
     free_strv(spec->env, spec->n_env);
     memset(spec, 0, sizeof *spec);
@@ -126,12 +129,17 @@ int child_spec_copy(child_spec_t *dst, const child_spec_t *src)
     *dst = *src;
     dst->name = NULL;
     dst->health = NULL;
+    dst->health_curve_cert = NULL;
+    dst->health_curve_server_key = NULL;
     dst->argv = NULL;
     dst->argc = 0;
     dst->env = NULL;
     dst->n_env = 0;
     if ((src->name && !(dst->name = strdup(src->name)))
         || (src->health && !(dst->health = strdup(src->health)))
+        || (src->health_curve_cert && !(dst->health_curve_cert = strdup(src->health_curve_cert)))
+        || (src->health_curve_server_key
+            && !(dst->health_curve_server_key = strdup(src->health_curve_server_key)))
         || strv_copy(&dst->argv, &dst->argc, src->argv, src->argc) != 0
         || strv_copy(&dst->env, &dst->n_env, src->env, src->n_env) != 0) {
         child_spec_release(dst);
@@ -158,6 +166,8 @@ static bool strv_eq(char *const *a, size_t na, char *const *b, size_t nb)
 bool child_spec_equal(const child_spec_t *a, const child_spec_t *b)
 {
     return str_eq(a->name, b->name) && str_eq(a->health, b->health)
+           && str_eq(a->health_curve_cert, b->health_curve_cert)
+           && str_eq(a->health_curve_server_key, b->health_curve_server_key)
            && strv_eq(a->argv, a->argc, b->argv, b->argc)
            && strv_eq(a->env, a->n_env, b->env, b->n_env) && a->restart == b->restart
            && a->shutdown_ms == b->shutdown_ms && a->ping_interval_ms == b->ping_interval_ms
@@ -181,6 +191,26 @@ static int child_spec_validate(const child_spec_t *spec, char *err, size_t err_l
         set_err(err, err_len, "child '%s': health '%s' is not a ZeroMQ endpoint "
                 "(ipc://PATH or tcp://HOST:PORT)", name, spec->health);
         return -1;
+    }
+    if (!spec->health_curve_cert != !spec->health_curve_server_key
+        || (spec->health_curve_cert && !spec->health)) {
+        set_err(err, err_len, "child '%s': health_curve_cert and health_curve_server_key go "
+                "together, with health", name);
+        return -1;
+    }
+    if (spec->health_curve_cert) {
+        /* unreadable keys are a configuration error now, not a blind pinger later */
+        char why[300], key[CURVE_KEY_TXT];
+        zcert_t *cert = curve_load_secret(spec->health_curve_cert, why, sizeof why);
+        if (!cert) {
+            set_err(err, err_len, "child '%s': health_curve_cert: %s", name, why);
+            return -1;
+        }
+        curve_cert_destroy(&cert);
+        if (curve_server_key(spec->health_curve_server_key, key, why, sizeof why) != 0) {
+            set_err(err, err_len, "child '%s': health_curve_server_key: %s", name, why);
+            return -1;
+        }
     }
     if (spec->ping_interval_ms < 10) {
         set_err(err, err_len, "child '%s': ping_interval must be at least 10ms", name);
@@ -361,6 +391,14 @@ static int zpl_child(child_spec_t *spec, zconfig_t *section, char *err, size_t e
             free(spec->health);
             spec->health = *v ? strdup(v) : NULL;
             if (*v && !spec->health)
+                goto oom;
+        } else if (strcmp(key, "health_curve_cert") == 0
+                   || strcmp(key, "health_curve_server_key") == 0) {
+            char **slot = strcmp(key, "health_curve_cert") == 0 ? &spec->health_curve_cert
+                                                                : &spec->health_curve_server_key;
+            free(*slot);
+            *slot = *v ? strdup(v) : NULL;
+            if (*v && !*slot)
                 goto oom;
         } else if (strcmp(key, "ping_interval") == 0)
             rc = zpl_duration(item, where, &spec->ping_interval_ms, err, err_len);

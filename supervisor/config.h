@@ -21,6 +21,9 @@
                 restart = permanent  # permanent, transient or temporary
                 shutdown_timeout = 10s
                 health = ipc:///run/alys/engine.sock
+                # on a CURVE endpoint (tcp), both of:
+                # health_curve_cert = /etc/alys/curve/supervisor_secret
+                # health_curve_server_key = /etc/alys/curve/engine
                 ping_interval = 1s
                 ping_misses = 3
                 start_grace = 10s
@@ -52,6 +55,8 @@ typedef struct {
     restart_type_t restart;
     int64_t shutdown_ms;    /* SIGTERM, then SIGKILL after this; 0: SIGKILL at once */
     char *health;           /* ZeroMQ endpoint answering `ping`, or NULL */
+    char *health_curve_cert;       /* CURVE: the supervisor's certificate, or NULL */
+    char *health_curve_server_key; /* CURVE: the child's public key or certificate file */
     int64_t ping_interval_ms;
     unsigned ping_misses;   /* consecutive unanswered pings that mean "hung" */
     int64_t start_grace_ms; /* misses do not count before the first answer until then */

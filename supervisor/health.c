@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "curve.h"
 #include "log.h"
 #include "proto.h"
 
@@ -34,6 +35,12 @@ struct health {
 
 health_t *health_new(void *zmq_ctx, const char *endpoint, char *err, size_t err_len)
 {
+    return health_new_curve(zmq_ctx, endpoint, NULL, NULL, err, err_len);
+}
+
+health_t *health_new_curve(void *zmq_ctx, const char *endpoint, const char *curve_cert,
+                           const char *curve_server_key, char *err, size_t err_len)
+{
     health_t *self = calloc(1, sizeof *self);
     if (!self) {
         snprintf(err, err_len, "out of memory");
@@ -51,6 +58,9 @@ health_t *health_new(void *zmq_ctx, const char *endpoint, char *err, size_t err_
     zmq_setsockopt(self->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt(self->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->sock, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    if (curve_cert
+        && curve_client_setup(self->sock, curve_cert, curve_server_key, err, err_len) != 0)
+        goto fail;
     if (zmq_connect(self->sock, endpoint) != 0) {
         snprintf(err, err_len, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
         goto fail;

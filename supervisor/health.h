@@ -22,6 +22,11 @@ typedef struct health health_t;
     endpoint yet is retried every few milliseconds, and the first ping waits
     in the socket until then. Returns NULL with the reason in err. */
 health_t *health_new(void *zmq_ctx, const char *endpoint, char *err, size_t err_len);
+/*  Same, as a CURVE client: curve_cert is the supervisor's certificate
+    (zcert with its secret key) and curve_server_key the actor's public key
+    or certificate file; both NULL for a plain socket. */
+health_t *health_new_curve(void *zmq_ctx, const char *endpoint, const char *curve_cert,
+                           const char *curve_server_key, char *err, size_t err_len);
 void health_destroy(health_t **self_p);
 
 /*  The libzmq socket, to put in a zmq_pollitem_t. */

@@ -1,6 +1,7 @@
 /*  alys-supervisor: runs the engine actor (and whatever else its
     configuration names) under OTP-style supervision, as systemd's
     Type=notify main process. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "cmdline.h"
 #include "config.h"
 #include "log.h"
+#include "spawn.h"
 #include "supervisor.h"
 
 static void usage(FILE *out)
@@ -222,6 +224,18 @@ int main(int argc, char **argv)
             goto out;
         }
         if (check_only) {
+            /* a program that cannot run is as much a configuration error as a bad key */
+            for (size_t i = 0; i < config->n_children; i++) {
+                const child_spec_t *child = &config->children[i];
+                char *found = spawn_find_program(child->argv[0]);
+                if (!found) {
+                    fprintf(stderr, "alys-supervisor: %s: child '%s': program '%s': %s\n",
+                            config_path, child->name, child->argv[0],
+                            errno == EACCES ? "not an executable file" : "not found");
+                    goto out;
+                }
+                free(found);
+            }
             printf("%s: %zu children, valid\n", config_path, config->n_children);
             rc = 0;
             goto out;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,8 +21,7 @@
 extern char **environ;
 
 /*  The $PATH search happens here, in the parent, because execvp may
-    allocate and must not run between fork and exec. Returns a malloc'd path
-    or NULL with errno. */
+    allocate and must not run between fork and exec. */
 static char *resolve_program(const char *name)
 {
     if (strchr(name, '/'))
@@ -47,6 +47,24 @@ static char *resolve_program(const char *name)
     }
     errno = saved;
     return NULL;
+}
+
+char *spawn_find_program(const char *name)
+{
+    char *path = resolve_program(name);
+    if (!path)
+        return NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        free(path);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || access(path, X_OK) != 0) {
+        free(path);
+        errno = EACCES;
+        return NULL;
+    }
+    return path;
 }
 
 static bool overridden(const char *entry, char *const extra_env[])

@@ -30,6 +30,11 @@
     here). */
 pid_t spawn_process(char *const argv[], char *const extra_env[], int stdin_fd);
 
+/*  Where spawn_process would find the program `name` (a path, or a name
+    looked up in $PATH), if it is an executable regular file: a malloc'd
+    path, or NULL with errno ENOENT (not found) or EACCES (not executable). */
+char *spawn_find_program(const char *name);
+
 /*  Sends sig to the process group led by pid, or to pid alone if there is no
     such group (yet). Returns 0, or -1 with errno. */
 int spawn_signal(pid_t pid, int sig);

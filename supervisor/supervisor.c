@@ -166,7 +166,8 @@ static void ensure_health(supervisor_t *self, child_t *c, int64_t now)
     if (!self->zctx || !c->spec.health || c->state != CHILD_RUNNING || c->health || c->killed)
         return;
     char err[256];
-    c->health = health_new(self->zctx, c->spec.health, err, sizeof err);
+    c->health = health_new_curve(self->zctx, c->spec.health, c->spec.health_curve_cert,
+                                 c->spec.health_curve_server_key, err, sizeof err);
     if (!c->health) {
         log_error("%s: no health checks for pid %d: %s", c->spec.name, (int) c->pid, err);
         return;

@@ -13,6 +13,7 @@
 
 #define POOL_MAX 64
 #define MAX_RESPONSE_DEFAULT (64u * 1024 * 1024)
+#define MAX_BUFFERED_DEFAULT (256u * 1024 * 1024)
 
 /*  A request header list shared by the calls made while it was current: the
     Authorization line changes once a second (a fresh iat), and a list lives
@@ -31,6 +32,7 @@ struct el_call {
     char *body;
     char *resp;
     size_t resp_len, resp_cap;
+    bool over_total;  /* failed for the sum of answers in flight, not its own size */
     el_callback_fn *cb;
     void *ctx;
     uint64_t rpc_id;  /* first id; a batch uses rpc_id .. rpc_id + n - 1 */
@@ -50,6 +52,8 @@ struct el_client {
     jwt_auth_t *jwt;
     double multiplier;
     size_t max_response;
+    size_t max_buffered;
+    size_t buffered; /* sum of resp_cap over the calls in flight */
     int timer_id;
     uint64_t next_id;
     el_call_t *calls; /* in flight */
@@ -149,6 +153,7 @@ el_client_t *el_client_new(zloop_t *loop, const el_client_config_t *config)
     self->jwt = config->jwt;
     self->multiplier = config->timeout_multiplier > 0 ? config->timeout_multiplier : 1.0;
     self->max_response = config->max_response ? config->max_response : MAX_RESPONSE_DEFAULT;
+    self->max_buffered = config->max_buffered ? config->max_buffered : MAX_BUFFERED_DEFAULT;
     self->url[EL_ENGINE] = strdup(config->engine_url);
     self->url[EL_RPC] = strdup(config->rpc_url);
     self->multi = curl_multi_init();
@@ -205,19 +210,43 @@ int el_method_timeout_ms(const char *method)
 
 /* ---------------------------------------------------------------- calls */
 
+/*  The buffer is sized from Content-Length when the client sends one (one
+    allocation, refused at once when over the cap), and otherwise doubles,
+    but never past the cap + 1: an answer costs at most its cap, plus the
+    old buffer during the last realloc. Every byte reserved counts against
+    the client-wide max_buffered, so many large answers at once fail instead
+    of exhausting memory. Returning less than n makes curl fail the
+    transfer with CURLE_WRITE_ERROR. */
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     el_call_t *call = userdata;
+    el_client_t *self = call->client;
     size_t n = size * nmemb;
-    if (call->resp_len + n > call->client->max_response)
-        return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+    if (call->resp_len + n > self->max_response)
+        return 0;
     if (call->resp_len + n + 1 > call->resp_cap) {
+        size_t limit = self->max_response + 1;
         size_t cap = call->resp_cap ? call->resp_cap : 4096;
+        curl_off_t announced = -1;
+        if (!call->resp_cap
+            && curl_easy_getinfo(call->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) == CURLE_OK
+            && announced >= 0) {
+            if ((uint64_t) announced > self->max_response)
+                return 0;
+            cap = (size_t) announced + 1;
+        }
         while (cap < call->resp_len + n + 1)
-            cap *= 2;
+            cap = cap > limit / 2 ? limit : cap * 2;
+        if (cap > limit)
+            cap = limit;
+        if (self->buffered - call->resp_cap + cap > self->max_buffered) {
+            call->over_total = true;
+            return 0;
+        }
         char *p = realloc(call->resp, cap);
         if (!p)
             return 0;
+        self->buffered = self->buffered - call->resp_cap + cap;
         call->resp = p;
         call->resp_cap = cap;
     }
@@ -241,6 +270,7 @@ static void call_free(el_call_t *call)
         free(call->hdr);
     }
     free(call->body);
+    self->buffered -= call->resp_cap;
     free(call->resp);
     free(call);
 }
@@ -478,6 +508,14 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
                  call->timeout_ms);
         return;
     }
+    if (rc == CURLE_WRITE_ERROR && call->over_total) {
+        /* the others' answers fill the budget: try again later */
+        resp->err = PROTO_EL_UNAVAILABLE;
+        snprintf(resp->message, sizeof resp->message,
+                 "response to %s dropped: answers being received exceed %zu bytes in total",
+                 call->method, self->max_buffered);
+        return;
+    }
     if (rc == CURLE_WRITE_ERROR) {
         resp->err = PROTO_EL_ERROR;
         snprintf(resp->message, sizeof resp->message,
@@ -504,30 +542,40 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
                  url, resp->http_status);
         return;
     }
+    el_answer_t ans = {.body = call->resp, .len = call->resp_len, .method = call->method,
+                       .rpc_id = call->rpc_id, .batch_n = call->batch_n, .lenient = call->lenient};
+    el_classify_answer(&ans, resp, doc);
+}
+
+/*  The JSON-RPC part of classify: no transport, so that tests and fuzzers
+    can feed it any body. */
+void el_classify_answer(const el_answer_t *ans, el_response_t *resp, json_t **doc)
+{
     json_error_t jerr;
-    *doc = call->resp ? json_loadb(call->resp, call->resp_len, 0, &jerr)
+    /* a key given twice has no single meaning: refused, not last-one-wins */
+    *doc = ans->body ? json_loadb(ans->body, ans->len, JSON_REJECT_DUPLICATES, &jerr)
                       : NULL;
     if (!*doc) {
         resp->err = PROTO_EL_ERROR;
         snprintf(resp->message, sizeof resp->message,
-                 "execution client answered %s with HTTP %ld and %s", call->method,
-                 resp->http_status, call->resp_len ? "malformed JSON" : "an empty body");
+                 "execution client answered %s with HTTP %ld and %s", ans->method,
+                 resp->http_status, ans->len ? "malformed JSON" : "an empty body");
         return;
     }
-    if (call->batch_n == 0) {
+    if (ans->batch_n == 0) {
         json_t *id = json_object_get(*doc, "id");
         if (!json_is_object(*doc)) {
             resp->err = PROTO_EL_ERROR;
             snprintf(resp->message, sizeof resp->message, "%s: response is not a JSON object",
-                     call->method);
+                     ans->method);
             return;
         }
         if (read_member(*doc, resp) != 0)
             return;
-        if (!json_is_integer(id) || (uint64_t) json_integer_value(id) != call->rpc_id) {
+        if (!json_is_integer(id) || (uint64_t) json_integer_value(id) != ans->rpc_id) {
             resp->err = PROTO_EL_ERROR;
             snprintf(resp->message, sizeof resp->message, "%s: response id does not match",
-                     call->method);
+                     ans->method);
             return;
         }
         resp->result = json_object_get(*doc, "result");
@@ -535,34 +583,38 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
         return;
     }
     /* batch: reorder by id */
-    if (!json_is_array(*doc) || json_array_size(*doc) != call->batch_n) {
+    if (!json_is_array(*doc) || json_array_size(*doc) != ans->batch_n) {
         json_t *single = *doc;
         if (json_is_object(single) && read_member(single, resp) != 0)
             return;
         resp->err = PROTO_EL_ERROR;
         snprintf(resp->message, sizeof resp->message,
-                 "batch of %zu: execution client answered with %zu responses", call->batch_n,
+                 "batch of %zu: execution client answered with %zu responses", ans->batch_n,
                  json_array_size(*doc));
         return;
     }
     json_t *ordered = json_array();
-    json_t *errors = call->lenient ? json_array() : NULL;
-    for (size_t i = 0; i < call->batch_n; i++) {
+    json_t *errors = ans->lenient ? json_array() : NULL;
+    for (size_t i = 0; i < ans->batch_n; i++) {
         json_array_append_new(ordered, json_null());
         if (errors)
             json_array_append_new(errors, json_null());
     }
+    /* each id exactly once: with a duplicate, found could reach batch_n
+       while another member is missing */
     size_t found = 0;
-    for (size_t i = 0; i < call->batch_n; i++) {
+    bool *seen = calloc(ans->batch_n, sizeof *seen);
+    for (size_t i = 0; seen && i < ans->batch_n; i++) {
         json_t *m = json_array_get(*doc, i);
         json_t *id = json_object_get(m, "id");
         if (!json_is_integer(id))
             continue;
-        uint64_t k = (uint64_t) json_integer_value(id) - call->rpc_id;
-        if (k >= call->batch_n)
-            continue;
+        uint64_t k = (uint64_t) json_integer_value(id) - ans->rpc_id;
+        if (k >= ans->batch_n || seen[k])
+            break;
+        seen[k] = true;
         if (read_member(m, resp) != 0) {
-            if (call->lenient) {
+            if (ans->lenient) {
                 json_t *e = json_object_get(m, "error");
                 if (e)
                     json_array_set(errors, k, e);
@@ -575,12 +627,15 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
                 continue;
             }
             json_decref(ordered);
+            json_decref(errors);
+            free(seen);
             return;
         }
         json_array_set(ordered, k, json_object_get(m, "result"));
         found++;
     }
-    if (found != call->batch_n) {
+    free(seen);
+    if (found != ans->batch_n) {
         json_decref(ordered);
         json_decref(errors);
         resp->err = PROTO_EL_ERROR;

@@ -41,7 +41,8 @@ typedef struct {
     const char *rpc_url;
     jwt_auth_t *jwt;           /* borrowed */
     double timeout_multiplier; /* scales every per-method timeout */
-    size_t max_response;       /* bytes; 0 = 64 MiB */
+    size_t max_response;       /* bytes per answer; 0 = 64 MiB */
+    size_t max_buffered;       /* bytes of all answers being received at once; 0 = 256 MiB */
 } el_client_config_t;
 
 typedef struct el_client el_client_t;
@@ -81,6 +82,24 @@ void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message
 /*  Called for every finished call (after its callback), e.g. for metrics. */
 typedef void(el_observer_fn)(void *ctx, const char *method, const el_response_t *resp);
 void el_client_set_observer(el_client_t *self, el_observer_fn *fn, void *ctx);
+
+/*  A JSON-RPC answer body as it came back for one call (batch_n 0) or a
+    batch of batch_n calls with ids rpc_id .. rpc_id + batch_n - 1. */
+typedef struct {
+    const char *body;
+    size_t len;
+    const char *method;
+    uint64_t rpc_id;
+    size_t batch_n;
+    bool lenient;
+} el_answer_t;
+
+/*  Classifies an answer body (after the HTTP status was found acceptable):
+    malformed JSON, a duplicated key, a wrong id, a JSON-RPC error, and for a
+    batch a wrong count, a missing or duplicated id, each become resp->err
+    and a message. On PROTO_OK resp->result borrows from *doc (a batch's
+    results in call order), which the caller frees with json_decref. */
+void el_classify_answer(const el_answer_t *ans, el_response_t *resp, json_t **doc);
 
 size_t el_client_in_flight(const el_client_t *self);
 const char *el_client_url(const el_client_t *self, el_endpoint_t endpoint);

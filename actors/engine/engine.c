@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -17,8 +18,10 @@
 #include "alys_config.h"
 #include "build_info.h"
 #include "clock.h"
+#include "curve.h"
 #include "el_json.h"
 #include "hex.h"
+#include "instance.h"
 #include "log.h"
 #include "peer_conns.h"
 #include "state_file.h"
@@ -64,6 +67,9 @@ struct engine {
     zloop_t *loop;
     zsock_t *router;
     jwt_auth_t *jwt;
+    instance_t *instance; /* the state dir lock and the ipc socket file */
+    zcert_t *curve_cert;  /* the actor's CURVE keys, or NULL */
+    zactor_t *auth;       /* zauth (ZAP): checks CURVE clients against the allow dir */
     el_client_t *el;
     int signal_fd;
     int64_t start_ms;
@@ -126,6 +132,7 @@ void engine_config_defaults(engine_config_t *config)
     config->health_interval_ms = HEALTH_INTERVAL_MS;
     config->caps_interval_ms = 15 * 60 * 1000;
     config->metrics_listen = "127.0.0.1:9105";
+    config->max_el_buffer = 256u * 1024 * 1024;
 }
 
 const char *el_state_name(el_state_t state)
@@ -1289,6 +1296,56 @@ static bool health_metrics(void *ctx, char *reason, size_t reason_len)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/*  Makes the ROUTER a CURVE server that serves only the clients whose public
+    certificates are in --curve-allow (zauth re-reads the directory when it
+    changes), or, without CURVE, refuses a tcp bind that other hosts could
+    reach unless --insecure-tcp says so. Before bind. Returns 0 or -1. */
+static int setup_curve(engine_t *self, char *err, size_t err_len)
+{
+    const engine_config_t *c = &self->config;
+    if (!c->curve_secret_path && !c->curve_allow_dir) {
+        if (!curve_endpoint_exposed(c->bind))
+            return 0;
+        if (!c->insecure_tcp) {
+            snprintf(err, err_len, "--bind %s is reachable from other hosts and anyone who "
+                                   "reaches it can build and commit blocks: give --curve-secret "
+                                   "and --curve-allow, bind to 127.0.0.1, or say --insecure-tcp",
+                     c->bind);
+            return -1;
+        }
+        log_warn("--insecure-tcp: %s accepts unauthenticated peers from other hosts", c->bind);
+        return 0;
+    }
+    if (!c->curve_secret_path || !c->curve_allow_dir) {
+        snprintf(err, err_len, "--curve-secret and --curve-allow go together");
+        return -1;
+    }
+    struct stat st;
+    if (stat(c->curve_allow_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "--curve-allow %s: not a directory", c->curve_allow_dir);
+        return -1;
+    }
+    self->curve_cert = curve_load_secret(c->curve_secret_path, err, err_len);
+    if (!self->curve_cert)
+        return -1;
+    self->auth = zactor_new(zauth, NULL);
+    if (!self->auth) {
+        snprintf(err, err_len, "cannot start the ZAP handler");
+        return -1;
+    }
+    if (log_get_level() >= ALOG_DEBUG) {
+        zstr_sendx(self->auth, "VERBOSE", NULL);
+        zsock_wait(self->auth);
+    }
+    zstr_sendx(self->auth, "CURVE", c->curve_allow_dir, NULL);
+    zsock_wait(self->auth);
+    zcert_apply(self->curve_cert, self->router);
+    zsock_set_curve_server(self->router, 1);
+    zsock_set_zap_domain(self->router, "alys-engine");
+    log_info("CURVE on %s: clients allowed from %s", c->bind, c->curve_allow_dir);
+    return 0;
+}
+
 engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
 {
     engine_t *self = calloc(1, sizeof *self);
@@ -1308,11 +1365,28 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     }
     define_metrics(self->metrics);
     assert(proto_n_ops <= sizeof self->op_ok / sizeof *self->op_ok);
-    self->jwt = jwt_auth_new(config->jwt_secret_path, err, err_len);
+    self->jwt = jwt_auth_load(config->jwt_secret_path, config->strict_permissions, err, err_len);
     if (!self->jwt)
+        goto fail;
+    self->instance = instance_new();
+    if (!self->instance) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+    if (config->state_dir && instance_lock_dir(self->instance, config->state_dir, err, err_len) != 0)
+        goto fail;
+    if (instance_claim_endpoint(self->instance, config->bind, err, err_len) != 0)
         goto fail;
 
     zsys_handler_set(NULL); /* signals arrive through signalfd below */
+    /* blocked before any thread starts (zauth's is one), so that every
+       thread inherits the mask and only the signalfd sees them */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
     self->loop = zloop_new();
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->loop || !self->router) {
@@ -1326,12 +1400,19 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     zsock_set_maxmsgsize(self->router, (int) config->max_frame);
     zsock_set_rcvtimeo(self->router, 0);
     zsock_set_linger(self->router, 500);
+    if (setup_curve(self, err, err_len) != 0)
+        goto fail;
     /*  Before the bind: a peer already waiting (the supervisor's pinger
         retries every 10 ms) connects at once and must be counted. */
     self->peer_conns = peer_conns_new(self->loop, self->router);
     if (!self->peer_conns)
         log_warn("cannot monitor peer connections: the peers gauge stays at 0");
-    if (zsock_bind(self->router, "%s", config->bind) < 0) {
+    /* the ipc socket file is created rw for owner and group (the peers'
+       group), never for others, whatever umask the actor was started with */
+    mode_t umask_before = umask(0117);
+    int bound = zsock_bind(self->router, "%s", config->bind);
+    umask(umask_before);
+    if (bound < 0) {
         int e = zmq_errno();
         /*  The default's /run/alys exists only where systemd made it. */
         snprintf(err, err_len, "cannot bind %s: %s%s", config->bind, zmq_strerror(e),
@@ -1342,11 +1423,14 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
                      : "");
         goto fail;
     }
+    if (instance_bound(self->instance, config->bind, 0660, err, err_len) != 0)
+        goto fail;
     el_client_config_t elc = {
         .engine_url = config->engine_url,
         .rpc_url = config->rpc_url,
         .jwt = self->jwt,
         .timeout_multiplier = config->timeout_multiplier,
+        .max_buffered = config->max_el_buffer,
     };
     self->el = el_client_new(self->loop, &elc);
     self->payloads = payload_cache_new(config->payload_cache_size, config->payload_ttl_ms);
@@ -1361,16 +1445,13 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         char why[160];
         self->metrics_server = metrics_server_new(self->loop, config->metrics_listen, render_metrics,
                                                   health_metrics, self, why, sizeof why);
-        /* the engine matters more than its metrics: say so loudly, keep going */
-        if (!self->metrics_server)
-            log_error("metrics are off: %s", why);
+        /* a configured address that cannot serve is a configuration error,
+           like a busy --bind: the supervisor's /health would be blind */
+        if (!self->metrics_server) {
+            snprintf(err, err_len, "--metrics-listen: %s", why);
+            goto fail;
+        }
     }
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
     self->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (self->signal_fd < 0) {
         snprintf(err, err_len, "signalfd: %s", strerror(errno));
@@ -1417,6 +1498,9 @@ void engine_destroy(engine_t **self_p)
     }
     peer_conns_destroy(&self->peer_conns);
     zsock_destroy(&self->router);
+    zactor_destroy(&self->auth);
+    curve_cert_destroy(&self->curve_cert);
+    instance_destroy(&self->instance); /* after the socket: removes its file, then unlocks */
     zloop_destroy(&self->loop);
     if (self->signal_fd >= 0)
         close(self->signal_fd);

@@ -27,6 +27,11 @@ typedef struct {
     const char *engine_url;
     const char *rpc_url;
     const char *jwt_secret_path;
+    bool strict_permissions; /* refuse, not just warn about, a group/other-readable secret */
+    const char *curve_secret_path; /* the actor's CURVE certificate (zcert), or NULL */
+    const char *curve_allow_dir;   /* public certificates of the allowed peers */
+    bool insecure_tcp;       /* allow a non-loopback tcp bind without CURVE */
+    size_t max_el_buffer;    /* bytes of execution-client answers received at once */
     uint8_t fee_recipient[20];
     double timeout_multiplier;
     size_t max_frame;

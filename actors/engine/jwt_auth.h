@@ -6,6 +6,7 @@
 #ifndef ALYS_JWT_AUTH_H
 #define ALYS_JWT_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -17,6 +18,9 @@ int jwt_auth_parse_secret(const char *text, uint8_t secret[32], char *err, size_
 
 /*  Loads the secret file. Returns NULL with a message naming the file in err. */
 jwt_auth_t *jwt_auth_new(const char *path, char *err, size_t err_len);
+/*  Same, and checks who may read the file: one that grants any access to
+    group or others is logged as a warning, or refused when `strict`. */
+jwt_auth_t *jwt_auth_load(const char *path, bool strict, char *err, size_t err_len);
 jwt_auth_t *jwt_auth_new_from_secret(const uint8_t secret[32]);
 void jwt_auth_destroy(jwt_auth_t **self_p);
 

@@ -40,6 +40,14 @@ static void usage(FILE *out)
             "  --payload-ttl SECONDS        how long a built payload is kept (default 120)\n"
             "  --logs-chunk N               largest block range per eth_getLogs call (default 2000)\n"
             "  --metrics-listen HOST:PORT   Prometheus /metrics and /health (default 127.0.0.1:9105; off)\n"
+            "  --curve-secret FILE          CURVE: this actor's certificate (zcert, with its secret key)\n"
+            "  --curve-allow DIR            CURVE: public certificates of the peers allowed in\n"
+            "  --insecure-tcp               allow a non-loopback tcp --bind without CURVE (warned)\n"
+            "  --strict-permissions         refuse a JWT secret file that group or others may read\n"
+            "                               (default: a warning)\n"
+            "  --max-el-buffer BYTES        execution-client answers being received at once, in total;\n"
+            "                               past it an answer fails with EL_UNAVAILABLE (default 268435456;\n"
+            "                               one answer is capped at 64 MiB)\n"
             "  --log-level LEVEL            error, warn, info or debug (default info)\n"
             "  -h, --help                   this text\n"
             "  -V, --version                the version\n"
@@ -65,7 +73,8 @@ int main(int argc, char **argv)
     engine_config_t config;
     engine_config_defaults(&config);
     enum { O_BIND = 256, O_EE, O_ER, O_JWT, O_FEE, O_TM, O_LOG, O_MQ, O_MF, O_HELP, O_VERSION,
-           O_FORKS, O_CLIENT, O_STATE, O_BCACHE, O_PCACHE, O_PTTL, O_CHUNK, O_METRICS };
+           O_FORKS, O_CLIENT, O_STATE, O_BCACHE, O_PCACHE, O_PTTL, O_CHUNK, O_METRICS,
+           O_STRICT, O_CURVE_SECRET, O_CURVE_ALLOW, O_INSECURE_TCP, O_MAX_EL_BUFFER };
     static const struct option options[] = {
         {"bind", required_argument, NULL, O_BIND},
         {"execution-endpoint", required_argument, NULL, O_EE},
@@ -84,6 +93,11 @@ int main(int argc, char **argv)
         {"payload-ttl", required_argument, NULL, O_PTTL},
         {"logs-chunk", required_argument, NULL, O_CHUNK},
         {"metrics-listen", required_argument, NULL, O_METRICS},
+        {"strict-permissions", no_argument, NULL, O_STRICT},
+        {"curve-secret", required_argument, NULL, O_CURVE_SECRET},
+        {"curve-allow", required_argument, NULL, O_CURVE_ALLOW},
+        {"insecure-tcp", no_argument, NULL, O_INSECURE_TCP},
+        {"max-el-buffer", required_argument, NULL, O_MAX_EL_BUFFER},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -175,6 +189,18 @@ int main(int argc, char **argv)
             break;
         case O_METRICS:
             config.metrics_listen = strcmp(optarg, "off") == 0 ? NULL : optarg;
+            break;
+        case O_STRICT: config.strict_permissions = true; break;
+        case O_CURVE_SECRET: config.curve_secret_path = optarg; break;
+        case O_CURVE_ALLOW: config.curve_allow_dir = optarg; break;
+        case O_INSECURE_TCP: config.insecure_tcp = true; break;
+        case O_MAX_EL_BUFFER:
+            /* at least one largest answer (64 MiB) must fit */
+            if (!parse_u64(optarg, &n) || n < (64u << 20) || n > (64ull << 30)) {
+                fprintf(stderr, "alys-engine: --max-el-buffer: expected 67108864..68719476736 bytes, got '%s'\n", optarg);
+                return 2;
+            }
+            config.max_el_buffer = (size_t) n;
             break;
         case 'h':
         case O_HELP: usage(stdout); return 0;

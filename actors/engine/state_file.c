@@ -51,23 +51,15 @@ static int read_hash(const char *value, bool *has, uint8_t out[32])
 {
     if (strcmp(value, "none") == 0) {
         *has = false;
+        memset(out, 0, 32);
         return 0;
     }
     *has = true;
     return hex_decode_fixed(value, out, 32);
 }
 
-int state_file_load(const char *dir, fork_choice_t *fc, char *err, size_t err_len)
+int state_file_read(FILE *f, fork_choice_t *fc)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/forkchoice", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(err, err_len, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     memset(fc, 0, sizeof *fc);
     char line[256];
     int seen = 0, rc = 0;
@@ -82,21 +74,53 @@ int state_file_load(const char *dir, fork_choice_t *fc, char *err, size_t err_le
         }
         *eq = '\0';
         const char *v = eq + 1;
-        if (strcmp(line, "head") == 0)
-            rc = read_hash(v, &fc->has_head, fc->head), seen |= 1;
-        else if (strcmp(line, "safe") == 0)
-            rc = read_hash(v, &fc->has_safe, fc->safe), seen |= 2;
-        else if (strcmp(line, "finalized") == 0)
-            rc = read_hash(v, &fc->has_finalized, fc->finalized), seen |= 4;
-        else if (strcmp(line, "finalized_number") == 0)
-            rc = parse_u64(v, &fc->finalized_number) ? 0 : -1, seen |= 8;
+        /* unknown keys are skipped (a later version may add some); a key
+           given twice has no single meaning */
+        int bit = strcmp(line, "head") == 0               ? 1
+                  : strcmp(line, "safe") == 0             ? 2
+                  : strcmp(line, "finalized") == 0        ? 4
+                  : strcmp(line, "finalized_number") == 0 ? 8
+                                                          : 0;
+        if (!bit)
+            continue;
+        if (seen & bit) {
+            rc = -1;
+            break;
+        }
+        seen |= bit;
+        if (bit == 1)
+            rc = read_hash(v, &fc->has_head, fc->head);
+        else if (bit == 2)
+            rc = read_hash(v, &fc->has_safe, fc->safe);
+        else if (bit == 4)
+            rc = read_hash(v, &fc->has_finalized, fc->finalized);
+        else
+            rc = parse_u64(v, &fc->finalized_number) ? 0 : -1;
     }
-    fclose(f);
     if (rc != 0 || seen != 15) {
-        snprintf(err, err_len, "%s is malformed; ignoring it", path);
         memset(fc, 0, sizeof *fc);
         return -1;
     }
     fc->known = false;
+    return 0;
+}
+
+int state_file_load(const char *dir, fork_choice_t *fc, char *err, size_t err_len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/forkchoice", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = state_file_read(f, fc);
+    fclose(f);
+    if (rc != 0) {
+        snprintf(err, err_len, "%s is malformed; ignoring it", path);
+        return -1;
+    }
     return 1;
 }

@@ -5,6 +5,7 @@
 #define ALYS_STATE_FILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "fork_choice.h"
 
@@ -14,5 +15,8 @@ int state_file_save(const char *dir, const fork_choice_t *fc);
     hashes against the execution client first). Returns 1 when read, 0 when
     there is no file, -1 when it is malformed (reason in err). */
 int state_file_load(const char *dir, fork_choice_t *fc, char *err, size_t err_len);
+/*  Reads the file's text from f into fc (zeroed first). Returns 0, or -1
+    when it is malformed (fc is then zeroed). */
+int state_file_read(FILE *f, fork_choice_t *fc);
 
 #endif

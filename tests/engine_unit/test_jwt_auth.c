@@ -187,6 +187,41 @@ START_TEST(test_file_valid)
 }
 END_TEST
 
+/*  Who may read the file: any group or other bit is refused when strict
+    (naming the mode), accepted (with a warning) otherwise; 0600 and 0400
+    pass both. */
+START_TEST(test_file_permissions)
+{
+    make_dir();
+    char path[256];
+    const char text[] = SECRET_HEX "\n";
+    write_file("jwt.hex", text, strlen(text), path, sizeof path);
+    char err[256] = "";
+    static const mode_t loose[] = {0644, 0640, 0604, 0660, 0606};
+    for (size_t i = 0; i < sizeof loose / sizeof *loose; i++) {
+        ck_assert_int_eq(chmod(path, loose[i]), 0);
+        err[0] = '\0';
+        ck_assert_ptr_null(jwt_auth_load(path, true, err, sizeof err));
+        char want[16];
+        snprintf(want, sizeof want, "mode %04o", (unsigned) loose[i]);
+        ck_assert_msg(strstr(err, want) && strstr(err, path), "%s", err);
+        jwt_auth_t *auth = jwt_auth_load(path, false, err, sizeof err);
+        ck_assert_ptr_nonnull(auth);
+        jwt_auth_destroy(&auth);
+    }
+    static const mode_t tight[] = {0600, 0400};
+    for (size_t i = 0; i < sizeof tight / sizeof *tight; i++) {
+        ck_assert_int_eq(chmod(path, tight[i]), 0);
+        jwt_auth_t *auth = jwt_auth_load(path, true, err, sizeof err);
+        ck_assert_msg(auth != NULL, "%s", err);
+        assert_token(jwt_auth_header(auth, 1700000000), s_secret, 1700000000);
+        jwt_auth_destroy(&auth);
+    }
+    unlink(path);
+    remove_dir();
+}
+END_TEST
+
 START_TEST(test_file_missing)
 {
     make_dir();
@@ -350,6 +385,7 @@ static Suite *jwt_suite(void)
     TCase *file = tcase_create("file");
     tcase_add_test(file, test_file_valid);
     tcase_add_test(file, test_file_missing);
+    tcase_add_test(file, test_file_permissions);
     tcase_add_test(file, test_file_empty);
     tcase_add_test(file, test_file_bad_contents);
     tcase_add_test(file, test_file_is_directory);

@@ -243,6 +243,9 @@ START_TEST(test_malformed)
     assert_malformed(text);
     snprintf(text, sizeof text, "head=%s\nsafe=none\nfinalized=none\nfinalized_number=\n", h);
     assert_malformed(text);
+    /* a key twice, even with the same value */
+    snprintf(text, sizeof text, "head=%s\nsafe=none\nfinalized=none\nfinalized_number=1\nsafe=none\n", h);
+    assert_malformed(text);
     /* empty file */
     assert_malformed("");
     assert_malformed("# only a comment\n");

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -798,6 +799,32 @@ START_TEST(test_usage_and_check)
     char *check_bad[] = {(char *) sup_bin(), "--config", bad, "--check", NULL};
     ck_assert_int_eq(harness_run_capture(check_bad, NULL, &code, 10000), 0);
     ck_assert_int_eq(code, 2);
+    /* a program that is missing, or there but not executable, fails the check */
+    char missing[512], noexec[512], noexec_prog[512];
+    path_in_dir(missing, sizeof missing, "check-missing.conf");
+    path_in_dir(noexec, sizeof noexec, "check-noexec.conf");
+    path_in_dir(noexec_prog, sizeof noexec_prog, "not-executable.sh");
+    write_text(noexec_prog, "#!/bin/sh\nexit 0\n");
+    ck_assert_int_eq(chmod(noexec_prog, 0644), 0);
+    char text[1200];
+    write_text(missing, "children\n    a\n        program = /bin/true\n"
+                        "    b\n        program = /nonexistent/alys-engine\n");
+    snprintf(text, sizeof text, "children\n    a\n        program = %s\n", noexec_prog);
+    write_text(noexec, text);
+    /* through sh, to read the message the supervisor writes to stderr */
+    char *check_missing[] = {"/bin/sh", "-c", "\"$0\" --config \"$1\" --check 2>&1",
+                             (char *) sup_bin(), missing, NULL};
+    char *err_text = NULL;
+    ck_assert_int_eq(harness_run_capture(check_missing, &err_text, &code, 10000), 0);
+    ck_assert_int_eq(code, 2);
+    ck_assert_msg(strstr(err_text, "child 'b'") && strstr(err_text, "not found"), "%s", err_text);
+    free(err_text);
+    char *check_noexec[] = {"/bin/sh", "-c", "\"$0\" --config \"$1\" --check 2>&1",
+                            (char *) sup_bin(), noexec, NULL};
+    ck_assert_int_eq(harness_run_capture(check_noexec, &err_text, &code, 10000), 0);
+    ck_assert_int_eq(code, 2);
+    ck_assert_msg(strstr(err_text, "not an executable file"), "%s", err_text);
+    free(err_text);
     char *mixed[] = {(char *) sup_bin(), "--config", good, "--", "/bin/true", NULL};
     ck_assert_int_eq(harness_run_capture(mixed, NULL, &code, 10000), 0);
     ck_assert_int_eq(code, 2);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Checks the systemd files in deploy/: every unit passes `systemd-analyze
-# verify` without a single complaint, the sysusers.d file parses, and the
-# example supervisor configuration is valid.
+# verify` without a single complaint, alys-supervisor.service rates 1.2 or
+# lower in `systemd-analyze security --offline=yes`, the sysusers.d file
+# parses, and the example supervisor configuration is valid.
 #
 # verify insists that each ExecStart= program exists, so the units are
 # checked as copies in which alys-supervisor points at the build and each
@@ -68,12 +69,36 @@ done
 for want in 'Type=notify' 'NotifyAccess=main' 'KillMode=mixed' 'WatchdogSec=' \
             'Restart=on-failure' 'StartLimitIntervalSec=' 'StartLimitBurst=' \
             'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
-            'RuntimeDirectory=alys' 'StateDirectory=alys' 'User=alys'; do
+            'RuntimeDirectory=alys' 'StateDirectory=alys' 'User=alys' 'IPAddressDeny=any' \
+            'ProcSubset=pid' 'PrivateMounts=yes' 'RemoveIPC=yes'; do
     if ! grep -q "^$want" "$units/alys-supervisor.service"; then
         echo "FAIL: alys-supervisor.service lacks $want"
         failed=1
     fi
 done
+
+# The main unit's exposure, as systemd rates it: 1.2 or lower. The hardening
+# the score rewards (IPAddressDeny, SystemCallFilter=~@privileged @resources,
+# PrivateMounts, ProcSubset, RemoveIPC, ...) must not be dropped silently.
+exposure_max=1.2
+if out="$(systemd-analyze security --offline=yes "$units/alys-supervisor.service" 2>&1)"; then
+    score="$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')"
+    if [ -z "$score" ]; then
+        echo "FAIL: systemd-analyze security printed no exposure level"
+        printf '%s\n' "$out" | tail -5 | sed 's/^/    /'
+        failed=1
+    elif awk -v s="$score" -v m="$exposure_max" 'BEGIN { exit !(s <= m) }'; then
+        echo "ok: alys-supervisor.service exposure $score (at most $exposure_max)"
+    else
+        echo "FAIL: alys-supervisor.service exposure $score, above $exposure_max; what counts:"
+        printf '%s\n' "$out" | grep '✗' | sed 's/^/    /'
+        failed=1
+    fi
+else
+    echo "FAIL: systemd-analyze security --offline=yes failed"
+    printf '%s\n' "$out" | tail -5 | sed 's/^/    /'
+    failed=1
+fi
 
 if command -v systemd-sysusers >/dev/null 2>&1; then
     mkdir -p "$tmp/root/etc"
@@ -89,7 +114,11 @@ else
     echo "note: systemd-sysusers not installed, alys.sysusers.conf not checked"
 fi
 
-if "$supervisor" --config "$root/deploy/alys-supervisor.conf" --check; then
+# --check also wants each program to be executable: the installed path is
+# replaced by the build's actor, as the units' programs are above.
+engine="${ALYS_ENGINE_BIN:-$root/build/actors/engine/alys-engine}"
+sed "s|/usr/local/bin/alys-engine|$engine|g" "$root/deploy/alys-supervisor.conf" > "$tmp/alys-supervisor.conf"
+if "$supervisor" --config "$tmp/alys-supervisor.conf" --check; then
     echo "ok: alys-supervisor.conf"
 else
     echo "FAIL: deploy/alys-supervisor.conf"
