@@ -42,6 +42,7 @@ typedef struct {
     jwt_auth_t *jwt;           /* borrowed */
     double timeout_multiplier; /* scales every per-method timeout */
     size_t max_response;       /* bytes; 0 = 64 MiB */
+    size_t max_connections;    /* per endpoint; 0 = 16 */
 } el_client_config_t;
 
 typedef struct el_client el_client_t;
@@ -82,7 +83,12 @@ void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message
 typedef void(el_observer_fn)(void *ctx, const char *method, const el_response_t *resp);
 void el_client_set_observer(el_client_t *self, el_observer_fn *fn, void *ctx);
 
+/*  Calls started and not yet completed: on the wire or waiting for one of
+    the endpoint's max_connections connections. A waiting call's timeout
+    starts only when it goes out. */
 size_t el_client_in_flight(const el_client_t *self);
+/*  Of those, the calls waiting for a connection. */
+size_t el_client_waiting(const el_client_t *self);
 const char *el_client_url(const el_client_t *self, el_endpoint_t endpoint);
 
 typedef struct {

@@ -25,6 +25,9 @@
 #define DEDUPE_MAX 20000 /* finished replies kept for retries, at most */
 #define HEALTH_INTERVAL_MS 5000
 #define SWEEP_INTERVAL_MS 5000
+/*  What a waiting read is charged beside its frame: the request record,
+    its decoded arguments and the routing id, rounded up. */
+#define QUERY_QUEUE_OVERHEAD 1024
 
 typedef struct {
     uint8_t rid_len;
@@ -57,6 +60,21 @@ typedef struct dedupe_entry {
     UT_hash_handle hh;
 } dedupe_entry_t;
 
+/*  Requests waiting for the one execution-client call of an identical read
+    (same endpoint, method and params) that is in flight. */
+typedef struct shared_waiter {
+    req_t *req;
+    el_callback_fn *cb;
+    struct shared_waiter *next;
+} shared_waiter_t;
+
+typedef struct shared_call {
+    char *key;
+    engine_t *engine;
+    shared_waiter_t *head, *tail;
+    UT_hash_handle hh;
+} shared_call_t;
+
 struct engine {
     engine_config_t config;
     zloop_t *loop;
@@ -88,6 +106,12 @@ struct engine {
     size_t queue_len;
     size_t n_queries;
     bool pumping;
+    /* reads beyond max_queries wait here, in arrival order */
+    req_t *qq_head, *qq_tail;
+    size_t qq_len, qq_bytes;
+    bool pumping_queries;
+    shared_call_t *shared;    /* identical reads in flight, by key */
+    uint64_t shared_joins;    /* reads answered by another read's call */
     dedupe_entry_t *dedupe;
     /* shutdown */
     bool shutting_down;
@@ -111,6 +135,9 @@ void engine_config_defaults(engine_config_t *config)
     config->timeout_multiplier = 1.0;
     config->max_frame = PROTO_MAX_FRAME_DEFAULT;
     config->max_queries = 256;
+    config->max_query_queue = 65536;
+    config->max_query_queue_bytes = 64u * 1024 * 1024;
+    config->el_connections = 16;
     config->max_queue = 1024;
     config->shutdown_grace_ms = 1200;
     fork_schedule_default(&config->schedule);
@@ -212,6 +239,7 @@ static void send_error_now(engine_t *self, zframe_t *routing, bool has_id, uint6
 /* ------------------------------------------------------------- requests */
 
 static void pump(engine_t *self);
+static void pump_queries(engine_t *self);
 
 static void req_free(req_t *req)
 {
@@ -284,6 +312,7 @@ static void finish(req_t *req, const uint8_t *body, size_t len, bool final, prot
         self->n_queries--;
     req_free(req);
     pump(self);
+    pump_queries(self);
 }
 
 void engine_reply_ok(req_t *req, const proto_schema_t *schema, const void *result)
@@ -378,6 +407,81 @@ int engine_batch_lenient(req_t *req, el_endpoint_t endpoint, json_t *calls, el_c
     return batch(req, endpoint, calls, true, cb);
 }
 
+/*  The one answer goes to every waiter, each with its own copy of the
+    response (a handler may rewrite its error code); the result document is
+    shared and read-only. The entry leaves the table before the callbacks
+    run, so a waiter that asks again starts a fresh call. */
+static void on_shared_call(void *ctx, el_response_t *resp)
+{
+    shared_call_t *sc = ctx;
+    HASH_DEL(sc->engine->shared, sc);
+    shared_waiter_t *w = sc->head;
+    while (w) {
+        shared_waiter_t *next = w->next;
+        el_response_t copy = *resp;
+        w->cb(w->req, &copy);
+        free(w);
+        w = next;
+    }
+    free(sc->key);
+    free(sc);
+}
+
+int engine_call_shared(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
+                       el_callback_fn *cb)
+{
+    engine_t *self = req->engine;
+    if (self->aborting) {
+        json_decref(params);
+        engine_reply_error(req, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        return -1;
+    }
+    char *text = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : strdup("[]");
+    char *key = NULL;
+    shared_waiter_t *w = calloc(1, sizeof *w);
+    if (!text || !w || asprintf(&key, "%d %s %s", (int) endpoint, method, text) < 0)
+        key = NULL;
+    free(text);
+    if (!key) {
+        free(w);
+        json_decref(params);
+        engine_reply_error(req, PROTO_INTERNAL, "out of memory for %s", method);
+        return -1;
+    }
+    w->req = req;
+    w->cb = cb;
+    shared_call_t *sc = NULL;
+    HASH_FIND_STR(self->shared, key, sc);
+    if (sc) {
+        sc->tail->next = w;
+        sc->tail = w;
+        self->shared_joins++;
+        json_decref(params);
+        free(key);
+        return 0;
+    }
+    sc = calloc(1, sizeof *sc);
+    if (!sc) {
+        free(w);
+        free(key);
+        json_decref(params);
+        engine_reply_error(req, PROTO_INTERNAL, "out of memory for %s", method);
+        return -1;
+    }
+    sc->key = key;
+    sc->engine = self;
+    sc->head = sc->tail = w;
+    if (el_client_call(self->el, endpoint, method, params, on_shared_call, sc) != 0) {
+        free(w);
+        free(key);
+        free(sc);
+        engine_reply_error(req, PROTO_INTERNAL, "could not start %s", method);
+        return -1;
+    }
+    HASH_ADD_KEYPTR(hh, self->shared, sc->key, strlen(sc->key), sc);
+    return 0;
+}
+
 /*  Runs queued mutations one at a time. A handler may finish synchronously,
     which calls back into pump: the flag keeps that from nesting. */
 static void recover_fork_choice(engine_t *self);
@@ -405,6 +509,33 @@ static void pump(engine_t *self)
             req->def->handler(req);
     }
     self->pumping = false;
+}
+
+/*  Starts waiting reads while fewer than max_queries run, oldest first;
+    while stopping, answers every waiting read SHUTTING_DOWN instead. A
+    handler may finish synchronously (a cache hit), which calls back into
+    here: the flag keeps that from nesting. */
+static void pump_queries(engine_t *self)
+{
+    if (self->pumping_queries)
+        return;
+    self->pumping_queries = true;
+    while (self->qq_head && (self->shutting_down || self->n_queries < self->config.max_queries)) {
+        req_t *req = self->qq_head;
+        self->qq_head = req->next;
+        if (!self->qq_head)
+            self->qq_tail = NULL;
+        self->qq_len--;
+        self->qq_bytes -= req->queued_bytes;
+        req->next = NULL;
+        self->n_queries++;
+        req->generation = self->fc_generation;
+        if (self->shutting_down)
+            engine_reply_error(req, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        else
+            req->def->handler(req);
+    }
+    self->pumping_queries = false;
 }
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
@@ -503,15 +634,29 @@ static void handle_request(engine_t *self, zframe_t *routing, const uint8_t *bod
         req->def->handler(req);
         return;
     case PROTO_LANE_QUERY:
-        if (self->n_queries >= self->config.max_queries) {
+        if (self->n_queries < self->config.max_queries && !self->qq_head) {
+            self->n_queries++;
+            req->generation = self->fc_generation;
+            req->def->handler(req);
+            return;
+        }
+        /* past the in-flight bound a read waits its turn; only a queue
+           past its memory bound refuses */
+        req->queued_bytes = body_len + QUERY_QUEUE_OVERHEAD;
+        if (self->qq_len >= self->config.max_query_queue
+            || self->qq_bytes + req->queued_bytes > self->config.max_query_queue_bytes) {
             send_error_now(self, routing, true, req->msg.id, PROTO_OVERLOADED,
-                           "too many queries in flight; retry later");
+                           "too many queries waiting; retry later");
             req_free(req);
             return;
         }
-        self->n_queries++;
-        req->generation = self->fc_generation;
-        req->def->handler(req);
+        if (self->qq_tail)
+            self->qq_tail->next = req;
+        else
+            self->qq_head = req;
+        self->qq_tail = req;
+        self->qq_len++;
+        self->qq_bytes += req->queued_bytes;
         return;
     case PROTO_LANE_MUTATION:
         break;
@@ -1041,7 +1186,7 @@ static int on_sweep(zloop_t *loop, int timer_id, void *arg)
 
 static size_t busy(const engine_t *self)
 {
-    return self->n_queries + (self->active ? 1 : 0) + self->queue_len;
+    return self->n_queries + self->qq_len + (self->active ? 1 : 0) + self->queue_len;
 }
 
 static int on_drain(zloop_t *loop, int timer_id, void *arg)
@@ -1076,6 +1221,7 @@ static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
              strsignal((int) si.ssi_signo), busy(self));
     zloop_timer(loop, 10, 0, on_drain, self);
     drain_queue(self, PROTO_SHUTTING_DOWN, "the actor is stopping"); /* not started: answer now */
+    pump_queries(self); /* the waiting reads too */
     return 0;
 }
 
@@ -1135,6 +1281,12 @@ static const struct {
      "Fork choice changes running or queued."},
     {"alys_engine_queries_in_flight", METRIC_GAUGE, NULL, 0,
      "Read requests running."},
+    {"alys_engine_queries_queued", METRIC_GAUGE, NULL, 0,
+     "Read requests waiting for one of the --max-queries slots."},
+    {"alys_engine_el_calls_shared_total", METRIC_COUNTER, NULL, 0,
+     "Reads answered by an identical execution client call already in flight."},
+    {"alys_engine_el_calls_waiting", METRIC_GAUGE, NULL, 0,
+     "Execution client calls waiting for a pooled connection."},
     {"alys_engine_peers", METRIC_GAUGE, NULL, 0,
      "Peers seen in the last five minutes."},
     {"alys_engine_execution_client_state", METRIC_GAUGE, NULL, 0,
@@ -1196,6 +1348,9 @@ static char *render_metrics(void *ctx)
     set_cache_metrics(m, "payload", &p);
     metrics_set(m, "alys_engine_mutation_lane_depth", NULL, (double) (self->queue_len + (self->active ? 1 : 0)));
     metrics_set(m, "alys_engine_queries_in_flight", NULL, (double) self->n_queries);
+    metrics_set(m, "alys_engine_queries_queued", NULL, (double) self->qq_len);
+    metrics_set(m, "alys_engine_el_calls_shared_total", NULL, (double) self->shared_joins);
+    metrics_set(m, "alys_engine_el_calls_waiting", NULL, (double) el_client_waiting(self->el));
     metrics_set(m, "alys_engine_peers", NULL, (double) HASH_COUNT(self->peers));
     for (el_state_t s = EL_STATE_UNKNOWN; s <= EL_STATE_AUTH_FAILED; s++) {
         char labels[40];
@@ -1282,6 +1437,7 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         .rpc_url = config->rpc_url,
         .jwt = self->jwt,
         .timeout_multiplier = config->timeout_multiplier,
+        .max_connections = config->el_connections,
     };
     self->el = el_client_new(self->loop, &elc);
     self->payloads = payload_cache_new(config->payload_cache_size, config->payload_ttl_ms);
@@ -1334,6 +1490,11 @@ void engine_destroy(engine_t **self_p)
         req_t *next = self->queue_head->next;
         req_free(self->queue_head);
         self->queue_head = next;
+    }
+    while (self->qq_head) {
+        req_t *next = self->qq_head->next;
+        req_free(self->qq_head);
+        self->qq_head = next;
     }
     dedupe_entry_t *d, *tmp;
     HASH_ITER(hh, self->dedupe, d, tmp) {

@@ -1153,8 +1153,8 @@ static void on_bodies(void *ctx, el_response_t *resp)
 static void fetch_raw(req_t *req, const uint8_t hash[32], op_fn *next)
 {
     req->resume = next;
-    engine_call(req, EL_ENGINE, "engine_getPayloadBodiesByHashV1",
-                json_pack("[[o]]", el_json_hex(hash, 32)), on_bodies);
+    engine_call_shared(req, EL_ENGINE, "engine_getPayloadBodiesByHashV1",
+                       json_pack("[[o]]", el_json_hex(hash, 32)), on_bodies);
 }
 
 static void get_block_on_block(void *ctx, el_response_t *resp)
@@ -1200,7 +1200,8 @@ static void op_get_block(req_t *req)
     }
     const char *method;
     json_t *params = selector_params(&a->block, a->full_transactions, &method);
-    engine_call(req, EL_RPC, method, params, get_block_on_block);
+    /* a burst of reads of one block makes one call */
+    engine_call_shared(req, EL_RPC, method, params, get_block_on_block);
 }
 
 /* ----------------------------------------------------------- get_payload */

@@ -4,8 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*  A decoded reply borrows strings and bytes from the frame it came in
+    (msgpack-c unpacks without copying), so received bodies are kept for the
+    last PEER_KEEP replies. */
+#define PEER_KEEP 256
+
 struct peer {
     zsock_t *sock;
+    zframe_t *kept[PEER_KEEP];
+    size_t next_kept;
     uint64_t next_id;
     proto_writer_t w;
 };
@@ -37,6 +44,8 @@ void peer_destroy(peer_t **self_p)
 {
     if (self_p && *self_p) {
         zsock_destroy(&(*self_p)->sock);
+        for (size_t i = 0; i < PEER_KEEP; i++)
+            zframe_destroy(&(*self_p)->kept[i]);
         proto_writer_release(&(*self_p)->w);
         free(*self_p);
         *self_p = NULL;
@@ -84,7 +93,13 @@ int peer_recv(peer_t *self, proto_reply_t *reply, int timeout_ms)
                               sizeof err) == PROTO_OK)
         rc = 0;
     zframe_destroy(&delim);
-    zframe_destroy(&body);
+    if (rc == 0) {
+        zframe_destroy(&self->kept[self->next_kept]);
+        self->kept[self->next_kept] = body;
+        self->next_kept = (self->next_kept + 1) % PEER_KEEP;
+    } else {
+        zframe_destroy(&body);
+    }
     zmsg_destroy(&msg);
     return rc;
 }

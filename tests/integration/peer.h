@@ -23,7 +23,9 @@ uint64_t peer_send(peer_t *self, const char *op, const void *args);
 void peer_send_id(peer_t *self, uint64_t id, const char *op, const void *args);
 /*  Sends raw frames: [empty][body] when with_delimiter, else [body]. */
 void peer_send_raw(peer_t *self, const void *body, size_t len, bool with_delimiter);
-/*  Receives one reply. Returns 0, or -1 on timeout or a malformed reply. */
+/*  Receives one reply. Returns 0, or -1 on timeout or a malformed reply.
+    The reply's result borrows from the received frame, which the peer keeps
+    until 256 more replies have arrived or it is destroyed. */
 int peer_recv(peer_t *self, proto_reply_t *reply, int timeout_ms);
 /*  Sends and waits for the reply with the same id. Returns 0 or -1. */
 int peer_call(peer_t *self, const char *op, const void *args, proto_reply_t *reply, int timeout_ms);
