@@ -11,7 +11,10 @@
       an unknown parent answers ACCEPTED. Seen in the integration suite: after
       a restart of its own (--sync none), a head on a side branch that was
       made canonical by a reorg before the restart answers SYNCING; the actor
-      logs that when it re-sends its fork choice.
+      logs that when it re-sends its fork choice. With the head's parent
+      finalized, fcU(head = finalized = that parent) answers VALID and keeps
+      the head; a second one moves it and a third moves it back: the finalized
+      block cannot be made the head reliably.
     - Geth: rewinds to an older canonical block (since 2026-05) above
       finality; deeper than --engine.maxreorgdepth gives -38006. Keeps 10
       payloads and returns the same one on repeat. SYNCING for an unknown
@@ -23,21 +26,24 @@
       requires exactly "Bearer " in the Authorization header; may answer
       getPayload with an empty payload it races while building. */
 static const client_profile_t s_profiles[] = {
-    {"EJ", "ethereumjs", true, true, -32001, true, 3, false, false, NULL},
+    {"EJ", "ethereumjs", true, true, -32001, true, 3, false, false, NULL,
+     "ethereumjs does not reliably make the finalized block its head (it answers VALID and "
+     "keeps its head); build a block on the finalized block instead (build_block with parent "
+     "= the finalized hash), which replaces the blocks above it"},
     {"GE", "geth", true, true, -38001, true, 10, false, false,
      "geth does not rewind at or below the finalized block, nor deeper than "
-     "--engine.maxreorgdepth"},
+     "--engine.maxreorgdepth", NULL},
     {"RH", "reth", false, false, -38001, false, 0, true, true,
      "reth keeps its head on a forkchoiceUpdated to an ancestor; run it with "
      "--engine.always-process-payload-attributes-on-canonical-head or revert by "
-     "building a sibling block instead"},
-    {"NM", "nethermind", true, true, -38001, true, 0, false, false, NULL},
-    {"BU", "besu", true, true, -38001, true, 0, false, false, NULL},
-    {"EG", "erigon", true, true, -38001, true, 0, false, false, NULL},
+     "building a sibling block instead", NULL},
+    {"NM", "nethermind", true, true, -38001, true, 0, false, false, NULL, NULL},
+    {"BU", "besu", true, true, -38001, true, 0, false, false, NULL, NULL},
+    {"EG", "erigon", true, true, -38001, true, 0, false, false, NULL, NULL},
 };
 
 static const client_profile_t s_generic = {"??", "generic", true, true, -38001, true, 0, false,
-                                           false, NULL};
+                                           false, NULL, NULL};
 
 const client_profile_t *client_profile_for(const char *code_or_name)
 {

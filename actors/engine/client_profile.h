@@ -31,6 +31,10 @@ typedef struct {
         a timer, and an empty block is a valid block. */
     bool empty_payload_first;
     const char *revert_note;        /* said when a revert did not move the head */
+    /*  a forkchoiceUpdated whose head is the finalized block itself does not
+        reliably move the head there: revert_block onto the finalized block
+        is refused before the call, with this said instead. */
+    const char *no_head_at_finalized;
 } client_profile_t;
 
 /*  The profile for a client code ("EJ") or --client name ("ethereumjs");

@@ -334,9 +334,49 @@ static void build_get_payload(req_t *req)
                 json_pack("[o]", el_json_hex(r->payload_id, 8)), build_on_payload);
 }
 
+/*  After the client refused a build on a parent other than the head: the
+    fork-choice part of a forkchoiceUpdated stands even when its payload
+    attributes are refused, so the client may have moved its head to the
+    parent. The actor's head follows what the client did, then the refusal
+    (kept in scratch) is the reply. */
+static void build_on_latest_after_refusal(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    engine_note_el_result(req->engine, resp);
+    uint8_t latest[32];
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    if (resp->err == PROTO_OK && json_is_object(resp->result)
+        && el_json_fixed(json_object_get(resp->result, "hash"), latest, 32) == 0
+        && memcmp(latest, req->hash, 32) == 0 && memcmp(fc->head, req->hash, 32) != 0) {
+        char h[67];
+        log_info("the execution client refused the payload attributes but moved its head to the "
+                 "parent %s: following it",
+                 hexs(req->hash, 32, h));
+        set_head(req, req->hash);
+    }
+    json_t *refusal = json_object_get(req->scratch, "refusal");
+    el_response_t orig = {.err = (proto_err_t) json_integer_value(json_object_get(refusal, "err")),
+                          .has_el_code = json_is_integer(json_object_get(refusal, "code")),
+                          .el_code = json_integer_value(json_object_get(refusal, "code"))};
+    snprintf(orig.message, sizeof orig.message, "%s",
+             json_string_value(json_object_get(refusal, "message")) ?: "");
+    failed(req, &orig, true);
+}
+
 static void build_on_fcu(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
+    if (resp->err == PROTO_EL_ERROR && resp->has_el_code
+        && memcmp(req->hash, engine_fork_choice(req->engine)->head, 32) != 0) {
+        /* the client answered with an error: see where its head is now */
+        engine_note_el_result(req->engine, resp);
+        json_object_set_new(req->scratch, "refusal",
+                            json_pack("{s:i,s:I,s:s}", "err", (int) resp->err, "code",
+                                      (json_int_t) resp->el_code, "message", resp->message));
+        engine_call(req, EL_RPC, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0),
+                    build_on_latest_after_refusal);
+        return;
+    }
     if (failed(req, resp, true))
         return;
     if (status_rejected(req, json_object_get(resp->result, "payloadStatus"), req->hash, false,
@@ -818,6 +858,16 @@ static void revert_on_block(void *ctx, el_response_t *resp)
         return;
     }
     req->number = number - 1;
+    const client_profile_t *p = engine_profile(req->engine);
+    if (p->no_head_at_finalized && fc->has_finalized && memcmp(req->hash, fc->finalized, 32) == 0) {
+        /* refused before the call: the client would answer VALID and then
+           keep (or later restore) the old head */
+        engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
+                           "reverting block %llu would make the finalized block %llu the head: %s",
+                           (unsigned long long) number, (unsigned long long) req->number,
+                           p->no_head_at_finalized);
+        return;
+    }
     engine_call(req, EL_ENGINE, fcu_for_timestamp(req, ts), fcu_params(req->engine, req->hash),
                 revert_on_fcu);
 }
