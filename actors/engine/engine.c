@@ -112,6 +112,8 @@ struct engine {
     bool pumping_queries;
     shared_call_t *shared;    /* identical reads in flight, by key */
     uint64_t shared_joins;    /* reads answered by another read's call */
+    uint64_t head_check_generation; /* fc_generation when the head check went out */
+    uint64_t head_mismatches; /* client heads found off the fork choice */
     dedupe_entry_t *dedupe;
     /* shutdown */
     bool shutting_down;
@@ -1136,12 +1138,39 @@ static void recover_fork_choice(engine_t *self)
         self->fc_phase = FC_UNKNOWN;
 }
 
+/*  The client's head, read while no fork-choice change runs or waits: a
+    client that restarted (or was moved by someone else) may hold another
+    head than the actor's fork choice; the fork choice goes to it again
+    before the next mutation. */
+static void on_head_check(void *ctx, el_response_t *resp)
+{
+    engine_t *self = ctx;
+    uint8_t head[32];
+    if (resp->err != PROTO_OK || !block_hash_of(resp->result, head) || self->fc_phase != FC_READY
+        || !self->fc.has_head || self->active || self->queue_head || self->shutting_down
+        || self->fc_generation != self->head_check_generation)
+        return; /* nothing to compare, or a change ran meanwhile */
+    if (memcmp(head, self->fc.head, 32) == 0)
+        return;
+    char got[67], want[67];
+    log_warn("the execution client's head %s is not the fork choice's head %s (did it restart?)",
+             hex_encode(head, 32, got), hex_encode(self->fc.head, 32, want));
+    self->head_mismatches++;
+    resend_fork_choice(self, false);
+}
+
 static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
 {
     engine_t *self = arg;
     if (self->aborting)
         return 0;
     el_client_call(self->el, EL_RPC, "eth_syncing", NULL, on_health_sync, self);
+    if (self->fc_phase == FC_READY && self->el_state == EL_STATE_SYNCED && !self->active
+        && !self->queue_head) {
+        self->head_check_generation = self->fc_generation;
+        el_client_call(self->el, EL_RPC, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0),
+                       on_head_check, self);
+    }
     bool due = clock_mono_ms() - self->caps_checked_ms >= self->config.caps_interval_ms;
     if (self->caps_checked
         && (due || self->el_state == EL_STATE_AUTH_FAILED || self->el_state == EL_STATE_OFFLINE))
@@ -1285,6 +1314,8 @@ static const struct {
      "Read requests waiting for one of the --max-queries slots."},
     {"alys_engine_el_calls_shared_total", METRIC_COUNTER, NULL, 0,
      "Reads answered by an identical execution client call already in flight."},
+    {"alys_engine_el_head_mismatches_total", METRIC_COUNTER, NULL, 0,
+     "Times the execution client's head was found off the fork choice (then re-sent)."},
     {"alys_engine_el_calls_waiting", METRIC_GAUGE, NULL, 0,
      "Execution client calls waiting for a pooled connection."},
     {"alys_engine_peers", METRIC_GAUGE, NULL, 0,
@@ -1350,6 +1381,7 @@ static char *render_metrics(void *ctx)
     metrics_set(m, "alys_engine_queries_in_flight", NULL, (double) self->n_queries);
     metrics_set(m, "alys_engine_queries_queued", NULL, (double) self->qq_len);
     metrics_set(m, "alys_engine_el_calls_shared_total", NULL, (double) self->shared_joins);
+    metrics_set(m, "alys_engine_el_head_mismatches_total", NULL, (double) self->head_mismatches);
     metrics_set(m, "alys_engine_el_calls_waiting", NULL, (double) el_client_waiting(self->el));
     metrics_set(m, "alys_engine_peers", NULL, (double) HASH_COUNT(self->peers));
     for (el_state_t s = EL_STATE_UNKNOWN; s <= EL_STATE_AUTH_FAILED; s++) {

@@ -256,6 +256,7 @@ static void build_remember(req_t *req, json_t *payload_json, json_t *requests_js
 }
 
 static void build_send_fcu(req_t *req);
+static bool reimport_head(req_t *req, json_t *status, const uint8_t head[32], op_fn *retry);
 static void check_descends(req_t *req, const uint8_t x[32], uint64_t xn, const uint8_t t[32],
                            uint64_t tn, const char *what, op_fn *next);
 
@@ -378,6 +379,9 @@ static void build_on_fcu(void *ctx, el_response_t *resp)
         return;
     }
     if (failed(req, resp, true))
+        return;
+    if (reimport_head(req, json_object_get(resp->result, "payloadStatus"), req->hash,
+                      build_send_fcu))
         return;
     if (status_rejected(req, json_object_get(resp->result, "payloadStatus"), req->hash, false,
                         "forkchoiceUpdated to the parent"))
@@ -625,6 +629,53 @@ static void send_new_payload(req_t *req, np_input_t *in, el_callback_fn *cb)
         json_array_append_new(params, in->requests ? json_incref(in->requests) : json_array());
     req->scratch = json_pack("{s:i}", "fork", in->fork);
     engine_call(req, EL_ENGINE, fork_new_payload_method((fork_t) in->fork), params, cb);
+}
+
+/* ------------------------------------------ re-import after a client restart */
+
+static void on_reimported(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    if (status_rejected(req, resp->result, NULL, true, "newPayload of the head again"))
+        return;
+    req->resume(req);
+}
+
+/*  A client that restarted may answer SYNCING for a head it had imported:
+    EthereumJS does for a head that a reorg made canonical before its
+    restart, though that block is still its latest. When the head is a block
+    this actor built and still holds, it goes to the client again
+    (newPayload) and `retry` runs once it is VALID; once per request. Returns
+    true when that started (the request continues there). */
+static bool reimport_head(req_t *req, json_t *status, const uint8_t head[32], op_fn *retry)
+{
+    const char *st = json_string_value(json_object_get(status, "status"));
+    if (!st || strcmp(st, "SYNCING") != 0 || req->attempts > 0 || engine_aborting(req->engine))
+        return false;
+    payload_entry_t *e = payload_cache_by_hash(engine_payload_cache(req->engine), head, clock_mono_ms());
+    if (!e || !e->payload_json)
+        return false;
+    char h[67];
+    log_warn("the execution client answered SYNCING for block %s, which it had imported (did it "
+             "restart?): importing it again",
+             hexs(head, 32, h));
+    req->attempts++;
+    req->resume = retry;
+    np_input_t in = {.fork = e->fork,
+                     .payload = json_incref(e->payload_json),
+                     .payload_text = e->payload_text,
+                     .versioned = e->versioned_json ? json_incref(e->versioned_json) : json_array(),
+                     .requests = e->requests_json ? json_incref(e->requests_json) : NULL};
+    memcpy(in.pbbr, e->parent_beacon_block_root, 32);
+    json_t *keep = req->scratch; /* send_new_payload uses scratch for the fork */
+    req->scratch = NULL;
+    send_new_payload(req, &in, on_reimported);
+    json_decref(req->scratch);
+    req->scratch = keep;
+    np_input_release(&in);
+    return true;
 }
 
 static void commit_on_fcu(void *ctx, el_response_t *resp)
@@ -881,6 +932,8 @@ static void op_revert_block(req_t *req)
 
 /* ----------------------------------------------------- update_forkchoice */
 
+static void ufc_send(req_t *req);
+
 static void ufc_on_fcu(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
@@ -888,6 +941,8 @@ static void ufc_on_fcu(void *ctx, el_response_t *resp)
         return;
     proto_update_fc_args_t *a = req->args;
     fork_choice_t *fc = engine_fork_choice(req->engine);
+    if (reimport_head(req, json_object_get(resp->result, "payloadStatus"), a->head, ufc_send))
+        return;
     char msg[256];
     bool syncing;
     proto_err_t err = fork_choice_read_status(json_object_get(resp->result, "payloadStatus"),

@@ -485,7 +485,10 @@ START_TEST(test_overloaded)
     ck_assert_int_eq(overloaded, 1);
     /* two rounds of two: the waiting reads went out after the first ones */
     ck_assert_int_ge(clock_mono_ms() - t0, 1150);
-    ck_assert_int_eq(method_calls(&e, "eth_getBlockByNumber") - calls_before, 4);
+    /* four reads, and at most one head check of the health timer */
+    int64_t calls = method_calls(&e, "eth_getBlockByNumber") - calls_before;
+    ck_assert_int_ge(calls, 4);
+    ck_assert_int_le(calls, 5);
     env_stop(&e);
 }
 END_TEST

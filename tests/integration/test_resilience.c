@@ -411,10 +411,14 @@ END_TEST
 START_TEST(test_client_restart_mid_production)
 {
     peer_t *peer = peer_new(s_endpoint, "producer");
-    for (int round = 0; round < 5; round++) {
+    for (int round = 0; round < 6; round++) {
         uint8_t parent[32], top[32];
         build_commit(peer, NULL, parent);
         build_commit(peer, NULL, top);
+        if (round == 5) {
+            /* a reorg: a sibling of the head becomes the head */
+            build_commit(peer, parent, NULL);
+        }
         if (round == 2) {
             /* the head moved back: a revert */
             proto_block_hash_t rv;
@@ -455,6 +459,47 @@ START_TEST(test_client_restart_mid_production)
 }
 END_TEST
 
+/*  A client whose head is not the actor's fork choice, without having been
+    seen offline (as after a quick restart onto another head; simulated here
+    by moving its head with a forkchoiceUpdated of our own): the actor
+    notices from its periodic head check, without being asked, and sends
+    its fork choice again before any mutation. */
+START_TEST(test_client_head_off_fork_choice)
+{
+    peer_t *peer = peer_new(s_endpoint, "producer");
+    uint8_t parent[32], top[32];
+    build_commit(peer, NULL, parent);
+    build_commit(peer, NULL, top);
+    char err[256], ph[67];
+    json_t *state = json_pack("{s:s,s:s,s:s}", "headBlockHash", hex_encode(parent, 32, ph),
+                              "safeBlockHash", "0x0000000000000000000000000000000000000000000000000000000000000000",
+                              "finalizedBlockHash", "0x0000000000000000000000000000000000000000000000000000000000000000");
+    json_t *r = harness_rpc(el_node_engine_url(s_node), "engine_forkchoiceUpdatedV2",
+                            json_pack("[o,n]", state), el_node_jwt_path(s_node), err, sizeof err);
+    ck_assert_msg(r != NULL, "forkchoiceUpdated: %s", err);
+    json_decref(r);
+    uint8_t head[32];
+    latest(head, NULL);
+    ck_assert_mem_eq(head, parent, 32);
+    int64_t t0 = clock_mono_ms();
+    while (clock_mono_ms() - t0 < 15000) {
+        latest(head, NULL);
+        if (memcmp(head, top, 32) == 0)
+            break;
+        usleep(200000);
+    }
+    printf("the client's head was put back on the fork choice after %lld ms\n",
+           (long long) (clock_mono_ms() - t0));
+    ck_assert_msg(memcmp(head, top, 32) == 0, "the client's head stayed off the fork choice");
+    ck_assert_double_ge(metric_sum("alys_engine_el_head_mismatches_total", NULL), 1);
+    assert_actor_head(peer, top);
+    build_commit(peer, NULL, NULL);
+    latest(head, NULL);
+    ck_assert_mem_eq(head, s_head, 32);
+    peer_destroy(&peer);
+}
+END_TEST
+
 int main(void)
 {
     s_dir = harness_tmpdir("alys-resilience-");
@@ -488,6 +533,7 @@ int main(void)
     tcase_add_test(tc, test_failed_build_moves_head);
     tcase_add_test(tc, test_revert_to_finalized);
     tcase_add_test(tc, test_client_restart_mid_production);
+    tcase_add_test(tc, test_client_head_off_fork_choice);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
