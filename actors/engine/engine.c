@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +48,9 @@ typedef struct peer_rec {
 } peer_rec_t;
 
 #define PEER_IDLE_MS (5 * 60 * 1000)
+/*  Peer records kept at most: past this, the longest-silent ones go first
+    (a record is only bookkeeping for metrics; requests never need it). */
+#define PEER_MAX 10000
 
 /*  A mutating request seen from (peer, id) within the last minute. */
 typedef struct dedupe_entry {
@@ -114,6 +118,7 @@ struct engine {
     uint64_t shared_joins;    /* reads answered by another read's call */
     uint64_t head_check_generation; /* fc_generation when the head check went out */
     uint64_t head_mismatches; /* client heads found off the fork choice */
+    uint64_t peers_evicted;   /* peer records dropped at PEER_MAX */
     dedupe_entry_t *dedupe;
     /* shutdown */
     bool shutting_down;
@@ -564,6 +569,21 @@ static void note_peer(engine_t *self, zframe_t *routing)
     size_t n = zframe_size(routing) > 255 ? 255 : zframe_size(routing);
     peer_rec_t *p = NULL;
     HASH_FIND(hh, self->peers, zframe_data(routing), n, p);
+    int64_t now = clock_mono_ms();
+    if (p && now - p->last_seen_ms >= 1000) {
+        /* to the back: the table's order stays (nearly) least recently
+           seen first, at one re-insertion per peer and second at most */
+        HASH_DEL(self->peers, p);
+        HASH_ADD_KEYPTR(hh, self->peers, p->rid, p->rid_len, p);
+    }
+    if (!p && HASH_COUNT(self->peers) >= PEER_MAX) {
+        /* a reconnect storm: each reconnect is a new routing id; the
+           longest silent record goes */
+        peer_rec_t *oldest = self->peers;
+        HASH_DEL(self->peers, oldest);
+        free(oldest);
+        self->peers_evicted++;
+    }
     if (!p) {
         p = calloc(1, sizeof *p);
         if (!p)
@@ -572,7 +592,7 @@ static void note_peer(engine_t *self, zframe_t *routing)
         memcpy(p->rid, zframe_data(routing), n);
         HASH_ADD_KEYPTR(hh, self->peers, p->rid, n, p);
     }
-    p->last_seen_ms = clock_mono_ms();
+    p->last_seen_ms = now;
     p->requests++;
 }
 
@@ -1189,6 +1209,8 @@ static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static size_t busy(const engine_t *self);
+
 static int on_sweep(zloop_t *loop, int timer_id, void *arg)
 {
     engine_t *self = arg;
@@ -1208,6 +1230,12 @@ static int on_sweep(zloop_t *loop, int timer_id, void *arg)
             free(p);
         }
     }
+    /* freed memory stays with the allocator (a reconnect storm leaves
+       ZeroMQ's per-connection buffers behind it): give it back while idle.
+       Peers may only connect, without a request, so no condition on work
+       done; a trim of a small, idle heap costs well under a millisecond */
+    if (busy(self) == 0)
+        malloc_trim(0);
     return 0;
 }
 
@@ -1314,6 +1342,8 @@ static const struct {
      "Read requests waiting for one of the --max-queries slots."},
     {"alys_engine_el_calls_shared_total", METRIC_COUNTER, NULL, 0,
      "Reads answered by an identical execution client call already in flight."},
+    {"alys_engine_peers_evicted_total", METRIC_COUNTER, NULL, 0,
+     "Peer records dropped because more than 10,000 peers were known."},
     {"alys_engine_el_head_mismatches_total", METRIC_COUNTER, NULL, 0,
      "Times the execution client's head was found off the fork choice (then re-sent)."},
     {"alys_engine_el_calls_waiting", METRIC_GAUGE, NULL, 0,
@@ -1382,6 +1412,7 @@ static char *render_metrics(void *ctx)
     metrics_set(m, "alys_engine_queries_queued", NULL, (double) self->qq_len);
     metrics_set(m, "alys_engine_el_calls_shared_total", NULL, (double) self->shared_joins);
     metrics_set(m, "alys_engine_el_head_mismatches_total", NULL, (double) self->head_mismatches);
+    metrics_set(m, "alys_engine_peers_evicted_total", NULL, (double) self->peers_evicted);
     metrics_set(m, "alys_engine_el_calls_waiting", NULL, (double) el_client_waiting(self->el));
     metrics_set(m, "alys_engine_peers", NULL, (double) HASH_COUNT(self->peers));
     for (el_state_t s = EL_STATE_UNKNOWN; s <= EL_STATE_AUTH_FAILED; s++) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zmq.h>
 
 #include "actor_proc.h"
 #include "clock.h"
@@ -460,7 +461,8 @@ START_TEST(test_overloaded)
     env_t e;
     const char *const stub_flags[] = {"--delay", "eth_getBlockByNumber:600", NULL};
     const char *const actor_flags[] = {"--max-queries", "2", "--max-query-queue", "2",
-                                       "--block-cache", "0", "--log-level", "debug", NULL};
+                                       "--block-cache", "0", "--log-level", "debug",
+                                       "--metrics-listen", "off", NULL};
     env_start_with(&e, "overloaded", stub_flags, actor_flags, NULL, true);
     int64_t calls_before = method_calls(&e, "eth_getBlockByNumber");
     uint64_t ids[5];
@@ -500,7 +502,7 @@ START_TEST(test_identical_reads_share_one_call)
 {
     env_t e;
     const char *const stub_flags[] = {"--delay", "eth_getBlockByHash:300", NULL};
-    const char *const actor_flags[] = {"--block-cache", "0", NULL};
+    const char *const actor_flags[] = {"--block-cache", "0", "--metrics-listen", "off", NULL};
     env_start_with(&e, "shared-reads", stub_flags, actor_flags, NULL, true);
     uint8_t g[32];
     genesis_hash(&e, g);
@@ -534,7 +536,8 @@ START_TEST(test_connection_pool)
 {
     env_t e;
     const char *const stub_flags[] = {"--delay", "eth_getBlockByNumber:300", NULL};
-    const char *const actor_flags[] = {"--el-connections", "2", "--block-cache", "0", NULL};
+    const char *const actor_flags[] = {"--el-connections", "2", "--block-cache", "0",
+                                       "--metrics-listen", "off", NULL};
     env_start_with(&e, "pool", stub_flags, actor_flags, NULL, true);
     int64_t conns_before = stub_proc_stat(e.stub, "connections");
     uint64_t ids[12];
@@ -597,6 +600,102 @@ START_TEST(test_sigterm_answers_everything)
 }
 END_TEST
 
+/*  VmRSS of pid in KiB, or -1. */
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/*  n DEALERs connect at once and each sends a ping; returns how many were
+    answered, then all disconnect. */
+static int connect_wave(void *ctx, const char *endpoint, int n)
+{
+    void **socks = calloc((size_t) n, sizeof *socks);
+    zmq_pollitem_t *items = calloc((size_t) n, sizeof *items);
+    ck_assert(socks && items);
+    proto_writer_t w;
+    proto_writer_init(&w);
+    proto_request_begin(&w.pk, 1, "ping", false);
+    for (int i = 0; i < n; i++) {
+        socks[i] = zmq_socket(ctx, ZMQ_DEALER);
+        int linger = 0;
+        zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof linger);
+        zmq_connect(socks[i], endpoint);
+        zmq_send(socks[i], "", 0, ZMQ_SNDMORE);
+        zmq_send(socks[i], w.sbuf.data, w.sbuf.size, 0);
+        items[i] = (zmq_pollitem_t){.socket = socks[i], .events = ZMQ_POLLIN};
+    }
+    proto_writer_release(&w);
+    int answered = 0;
+    int64_t deadline = clock_mono_ms() + 30000;
+    while (answered < n && clock_mono_ms() < deadline) {
+        if (zmq_poll(items, n, 100) <= 0)
+            continue;
+        for (int i = 0; i < n; i++) {
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            while (zmq_msg_recv(&m, socks[i], ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m))
+                ;
+            zmq_msg_close(&m);
+            items[i].events = 0;
+            answered++;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        zmq_close(socks[i]);
+    free(socks);
+    free(items);
+    return answered;
+}
+
+/*  Reconnect storms: 6 waves of 1,000 peers connecting at once, each with
+    a ping. Every ping is answered, and once the actor is idle its periodic
+    sweep returns the memory the storm left with the allocator: its resident
+    size comes back to within 16 MiB of what it was before. */
+START_TEST(test_memory_returned_after_reconnect_storm)
+{
+    env_t e;
+    const char *const actor_flags[] = {"--metrics-listen", "off", NULL};
+    env_start_with(&e, "reconnect-storm", NULL, actor_flags, NULL, true);
+    pid_t pid = harness_proc_pid(e.actor);
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 1100);
+    ck_assert_int_eq(connect_wave(ctx, e.endpoint, 10), 10);
+    long before = rss_kb(pid);
+    long peak = before;
+    for (int w = 0; w < 6; w++) {
+        ck_assert_int_eq(connect_wave(ctx, e.endpoint, 1000), 1000);
+        long now = rss_kb(pid);
+        peak = now > peak ? now : peak;
+    }
+    long idle = rss_kb(pid);
+    int64_t t0 = clock_mono_ms();
+    while (clock_mono_ms() - t0 < 15000 && idle - before > 16 * 1024) {
+        struct timespec ts = {0, 250 * 1000000L};
+        nanosleep(&ts, NULL);
+        idle = rss_kb(pid);
+    }
+    printf("reconnect storm: RSS %ld KiB before, peak %ld, %ld once idle (after %lld ms)\n", before,
+           peak, idle, (long long) (clock_mono_ms() - t0));
+    ck_assert_msg(idle - before <= 16 * 1024, "RSS stayed %ld KiB above its level before the storm",
+                  idle - before);
+    call_ok(e.peer, "ping", NULL, NULL); /* and it still serves */
+    zmq_ctx_term(ctx);
+    env_stop(&e);
+}
+END_TEST
+
 /*  HTTP keep-alive: 200 reads through the actor reuse a handful of TCP
     connections at most. The block cache is off so that every read reaches
     the client. */
@@ -655,6 +754,7 @@ int main(void)
     tcase_add_test(tc, test_overloaded);
     tcase_add_test(tc, test_identical_reads_share_one_call);
     tcase_add_test(tc, test_connection_pool);
+    tcase_add_test(tc, test_memory_returned_after_reconnect_storm);
     tcase_add_test(tc, test_sigterm_answers_everything);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
