@@ -1158,23 +1158,34 @@ static void recover_fork_choice(engine_t *self)
         self->fc_phase = FC_UNKNOWN;
 }
 
-/*  The client's head, read while no fork-choice change runs or waits: a
-    client that restarted (or was moved by someone else) may hold another
-    head than the actor's fork choice; the fork choice goes to it again
-    before the next mutation. */
+/*  The client's head and the actor's head block as the client knows it,
+    read while no fork-choice change runs or waits. A client that restarted
+    may come back behind or beside the actor's fork choice (it lost blocks,
+    or a head it took over a reorg): then the fork choice goes to it again.
+    A client whose head is ahead of the actor's was moved on by someone
+    else building on it; that is not fought (the next mutation says what
+    the head is). */
 static void on_head_check(void *ctx, el_response_t *resp)
 {
     engine_t *self = ctx;
     uint8_t head[32];
-    if (resp->err != PROTO_OK || !block_hash_of(resp->result, head) || self->fc_phase != FC_READY
+    json_t *latest = json_array_get(resp->result, 0), *ours = json_array_get(resp->result, 1);
+    if (resp->err != PROTO_OK || !block_hash_of(latest, head) || self->fc_phase != FC_READY
         || !self->fc.has_head || self->active || self->queue_head || self->shutting_down
         || self->fc_generation != self->head_check_generation)
         return; /* nothing to compare, or a change ran meanwhile */
     if (memcmp(head, self->fc.head, 32) == 0)
         return;
+    uint64_t latest_n = 0, ours_n = 0;
+    bool known = json_is_object(ours)
+                 && el_json_quantity(json_object_get(ours, "number"), &ours_n) == 0;
+    if (known && el_json_quantity(json_object_get(latest, "number"), &latest_n) == 0
+        && latest_n > ours_n)
+        return;
     char got[67], want[67];
-    log_warn("the execution client's head %s is not the fork choice's head %s (did it restart?)",
-             hex_encode(head, 32, got), hex_encode(self->fc.head, 32, want));
+    log_warn("the execution client's head %s is %s the fork choice's head %s (did it restart?)",
+             hex_encode(head, 32, got), known ? "behind or beside" : "not, and it does not know",
+             hex_encode(self->fc.head, 32, want));
     self->head_mismatches++;
     resend_fork_choice(self, false);
 }
@@ -1188,8 +1199,11 @@ static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
     if (self->fc_phase == FC_READY && self->el_state == EL_STATE_SYNCED && !self->active
         && !self->queue_head) {
         self->head_check_generation = self->fc_generation;
-        el_client_call(self->el, EL_RPC, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0),
-                       on_head_check, self);
+        el_client_batch_lenient(self->el, EL_RPC,
+                                json_pack("[[s,[s,b]],[s,[o,b]]]", "eth_getBlockByNumber",
+                                          "latest", 0, "eth_getBlockByHash",
+                                          el_json_hex(self->fc.head, 32), 0),
+                                on_head_check, self);
     }
     bool due = clock_mono_ms() - self->caps_checked_ms >= self->config.caps_interval_ms;
     if (self->caps_checked

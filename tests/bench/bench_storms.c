@@ -166,53 +166,6 @@ static void part_f(void)
 
 /* ------------------------------------------------------------------ g */
 
-/*  Pings endpoint with a fresh DEALER (reconnecting every 5 ms) until a
-    process other than not_pid answers; returns its pid, or 0 after
-    timeout_ms. */
-static uint64_t ping_pid(void *ctx, const char *endpoint, uint64_t not_pid, int timeout_ms)
-{
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0, ivl = 5;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
-    zmq_connect(s, endpoint);
-    uint64_t found = 0, id = 1;
-    int64_t deadline = bench_now_us() + (int64_t) timeout_ms * 1000;
-    while (!found && bench_now_us() < deadline) {
-        bench_body_t body;
-        bench_body(&body, id++, "ping", NULL);
-        zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(s, body.data, body.len, ZMQ_DONTWAIT);
-        free(body.data);
-        zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
-        while (!found && zmq_poll(&item, 1, 10) > 0) {
-            zmq_msg_t delim, msg;
-            zmq_msg_init(&delim);
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&delim, s, 0) >= 0 && zmq_msg_more(&delim)
-                && zmq_msg_recv(&msg, s, 0) >= 0) {
-                proto_reply_t r;
-                char err[PROTO_ERR_LEN];
-                if (proto_reply_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), 1 << 20, &r, err,
-                                       sizeof err) == PROTO_OK) {
-                    proto_ping_result_t res;
-                    memset(&res, 0, sizeof res);
-                    if (r.ok && proto_decode(proto_op_find("ping")->result, r.result, &res, err,
-                                             sizeof err) == 0
-                        && res.pid != not_pid)
-                        found = res.pid;
-                    proto_free(proto_op_find("ping")->result, &res);
-                    proto_reply_release(&r);
-                }
-            }
-            zmq_msg_close(&delim);
-            zmq_msg_close(&msg);
-        }
-    }
-    zmq_close(s);
-    return found;
-}
-
 static void part_g(void)
 {
     char stub_log[512], sup_log[512], endpoint[512];
@@ -229,7 +182,7 @@ static void part_g(void)
                     (char *) stub_proc_url(stub), "--metrics-listen", "off", NULL};
     harness_proc_t *p = harness_proc_spawn(argv, sup_log);
     void *ctx = zmq_ctx_new();
-    uint64_t pid = p ? ping_pid(ctx, endpoint, 0, 15000) : 0;
+    uint64_t pid = p ? peer_wait_pid(ctx, endpoint, 0, 15000) : 0;
     if (!pid)
         bench_die("g: the supervised actor never answered");
     int64_t took_us[KILLS];
@@ -239,7 +192,7 @@ static void part_g(void)
         int64_t t0 = bench_now_us();
         if (kill((pid_t) pid, SIGKILL) != 0)
             bench_die("g: kill %d: no such process", i);
-        uint64_t next = ping_pid(ctx, endpoint, pid, 5000);
+        uint64_t next = peer_wait_pid(ctx, endpoint, pid, 5000);
         took_us[i] = bench_now_us() - t0;
         if (!next)
             bench_die("g: kill %d: no new actor within 5 s", i);
@@ -261,48 +214,6 @@ static void part_g(void)
 
 /* ------------------------------------------------------------------ h */
 
-/*  One wave: n DEALERs connect at once, each sends a ping; returns the
-    number of answers within 30 s; then all disconnect. */
-static int wave(void *ctx, const char *endpoint, int n)
-{
-    void **s = calloc((size_t) n, sizeof *s);
-    zmq_pollitem_t *items = calloc((size_t) n, sizeof *items);
-    bench_body_t body;
-    bench_body(&body, 1, "ping", NULL);
-    for (int i = 0; i < n; i++) {
-        s[i] = zmq_socket(ctx, ZMQ_DEALER);
-        int linger = 0;
-        zmq_setsockopt(s[i], ZMQ_LINGER, &linger, sizeof linger);
-        zmq_connect(s[i], endpoint);
-        zmq_send(s[i], "", 0, ZMQ_SNDMORE);
-        zmq_send(s[i], body.data, body.len, 0);
-        items[i] = (zmq_pollitem_t){.socket = s[i], .events = ZMQ_POLLIN};
-    }
-    free(body.data);
-    int answered = 0;
-    int64_t deadline = bench_now_us() + 30000000;
-    while (answered < n && bench_now_us() < deadline) {
-        if (zmq_poll(items, n, 100) <= 0)
-            continue;
-        for (int i = 0; i < n; i++) {
-            if (!(items[i].revents & ZMQ_POLLIN))
-                continue;
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            while (zmq_msg_recv(&m, s[i], ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m))
-                ;
-            zmq_msg_close(&m);
-            items[i].events = 0;
-            answered++;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        zmq_close(s[i]);
-    free(s);
-    free(items);
-    return answered;
-}
-
 static void part_h(void)
 {
     char stub_log[512], actor_log[512], endpoint[512];
@@ -320,13 +231,13 @@ static void part_h(void)
     pid_t pid = harness_proc_pid(actor);
     void *ctx = zmq_ctx_new();
     zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, WAVE_PEERS + 64);
-    wave(ctx, endpoint, 10); /* warm-up */
+    peer_connect_wave(ctx, endpoint, 10); /* warm-up */
     sleep_ms(6000);          /* past one sweep */
     long before = bench_proc_rss_kb(pid);
     long peak = before;
     int answered = 0;
     for (int w = 0; w < WAVES; w++) {
-        answered += wave(ctx, endpoint, WAVE_PEERS);
+        answered += peer_connect_wave(ctx, endpoint, WAVE_PEERS);
         long rss = bench_proc_rss_kb(pid);
         if (rss > peak)
             peak = rss;

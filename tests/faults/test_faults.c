@@ -615,50 +615,6 @@ static long rss_kb(pid_t pid)
     return kb;
 }
 
-/*  n DEALERs connect at once and each sends a ping; returns how many were
-    answered, then all disconnect. */
-static int connect_wave(void *ctx, const char *endpoint, int n)
-{
-    void **socks = calloc((size_t) n, sizeof *socks);
-    zmq_pollitem_t *items = calloc((size_t) n, sizeof *items);
-    ck_assert(socks && items);
-    proto_writer_t w;
-    proto_writer_init(&w);
-    proto_request_begin(&w.pk, 1, "ping", false);
-    for (int i = 0; i < n; i++) {
-        socks[i] = zmq_socket(ctx, ZMQ_DEALER);
-        int linger = 0;
-        zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof linger);
-        zmq_connect(socks[i], endpoint);
-        zmq_send(socks[i], "", 0, ZMQ_SNDMORE);
-        zmq_send(socks[i], w.sbuf.data, w.sbuf.size, 0);
-        items[i] = (zmq_pollitem_t){.socket = socks[i], .events = ZMQ_POLLIN};
-    }
-    proto_writer_release(&w);
-    int answered = 0;
-    int64_t deadline = clock_mono_ms() + 30000;
-    while (answered < n && clock_mono_ms() < deadline) {
-        if (zmq_poll(items, n, 100) <= 0)
-            continue;
-        for (int i = 0; i < n; i++) {
-            if (!(items[i].revents & ZMQ_POLLIN))
-                continue;
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            while (zmq_msg_recv(&m, socks[i], ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&m))
-                ;
-            zmq_msg_close(&m);
-            items[i].events = 0;
-            answered++;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        zmq_close(socks[i]);
-    free(socks);
-    free(items);
-    return answered;
-}
-
 /*  Reconnect storms: 6 waves of 1,000 peers connecting at once, each with
     a ping. Every ping is answered, and once the actor is idle its periodic
     sweep returns the memory the storm left with the allocator: its resident
@@ -671,11 +627,11 @@ START_TEST(test_memory_returned_after_reconnect_storm)
     pid_t pid = harness_proc_pid(e.actor);
     void *ctx = zmq_ctx_new();
     zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 1100);
-    ck_assert_int_eq(connect_wave(ctx, e.endpoint, 10), 10);
+    ck_assert_int_eq(peer_connect_wave(ctx, e.endpoint, 10), 10);
     long before = rss_kb(pid);
     long peak = before;
     for (int w = 0; w < 6; w++) {
-        ck_assert_int_eq(connect_wave(ctx, e.endpoint, 1000), 1000);
+        ck_assert_int_eq(peer_connect_wave(ctx, e.endpoint, 1000), 1000);
         long now = rss_kb(pid);
         peak = now > peak ? now : peak;
     }

@@ -33,4 +33,16 @@ int peer_call(peer_t *self, const char *op, const void *args, proto_reply_t *rep
     Returns 0 or -1; free with proto_free(op result schema). */
 int peer_result(const proto_reply_t *reply, const char *op, void *out);
 
+/*  Pings endpoint with a DEALER of zmq context ctx that retries its
+    connection every 5 ms and sends a new ping every 10 ms (so that a
+    measured restart time is the actor's, not the client's) until a process
+    other than not_pid answers. Returns that pid, or 0 after timeout_ms. */
+uint64_t peer_wait_pid(void *ctx, const char *endpoint, uint64_t not_pid, int timeout_ms);
+
+/*  A reconnect wave: n DEALERs of ctx connect to endpoint at once and each
+    sends one ping; waits up to 30 s for the answers, then closes them all.
+    Returns how many were answered. ctx must allow n sockets
+    (ZMQ_MAX_SOCKETS). */
+int peer_connect_wave(void *ctx, const char *endpoint, int n);
+
 #endif

@@ -3,7 +3,6 @@
     finalized block, and a restart of the client in the middle of block
     production. The tests run in order on one chain. */
 #include <check.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -175,34 +174,15 @@ static void finalize(peer_t *peer, const uint8_t hash[32])
     call_ok(peer, "finalize_block", &a, NULL);
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    char **buf = arg;
-    size_t old = *buf ? strlen(*buf) : 0;
-    char *q = realloc(*buf, old + size * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + old, p, size * n);
-    q[old + size * n] = '\0';
-    *buf = q;
-    return size * n;
-}
-
 /*  The sum of every series of `family` whose labels contain `match` (NULL:
     all), from the actor's /metrics. */
 static double metric_sum(const char *family, const char *match)
 {
     char url[96];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", s_metrics_port);
-    CURL *c = curl_easy_init();
-    char *body = NULL;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    ck_assert_msg(rc == CURLE_OK && body, "GET %s: %s", url, curl_easy_strerror(rc));
+    long status = 0;
+    char *body = harness_http_get(url, &status);
+    ck_assert_msg(body && status == 200, "GET %s: HTTP %ld", url, status);
     double sum = 0;
     size_t n = strlen(family);
     for (char *p = body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {

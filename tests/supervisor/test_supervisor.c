@@ -170,50 +170,7 @@ static void *ctx(void)
     Returns the pid that answered, or 0 at the timeout. */
 static uint64_t wait_ping(const char *endpoint, uint64_t not_pid, int timeout_ms)
 {
-    void *s = zmq_socket(ctx(), ZMQ_DEALER);
-    int linger = 0, ivl = 5;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
-    ck_assert_int_eq(zmq_connect(s, endpoint), 0);
-    proto_writer_t w;
-    proto_writer_init(&w);
-    uint64_t found = 0, id = 1;
-    int64_t deadline = clock_mono_ms() + timeout_ms;
-    while (!found && clock_mono_ms() < deadline) {
-        proto_writer_reset(&w);
-        proto_request_begin(&w.pk, id++, "ping", false);
-        zmq_send(s, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(s, w.sbuf.data, w.sbuf.size, ZMQ_DONTWAIT);
-        zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
-        int64_t until = clock_mono_ms() + 10;
-        while (!found && clock_mono_ms() < until && zmq_poll(&item, 1, 10) > 0) {
-            zmq_msg_t delim, body;
-            zmq_msg_init(&delim);
-            zmq_msg_init(&body);
-            if (zmq_msg_recv(&delim, s, 0) >= 0 && zmq_msg_more(&delim)
-                && zmq_msg_recv(&body, s, 0) >= 0) {
-                proto_reply_t r;
-                char err[PROTO_ERR_LEN];
-                if (proto_reply_decode(zmq_msg_data(&body), zmq_msg_size(&body), 1 << 20, &r, err,
-                                       sizeof err) == PROTO_OK) {
-                    proto_ping_result_t res;
-                    memset(&res, 0, sizeof res);
-                    if (r.ok && proto_decode(proto_op_find("ping")->result, r.result, &res, err,
-                                             sizeof err) == 0) {
-                        if (res.pid != not_pid)
-                            found = res.pid;
-                        proto_free(proto_op_find("ping")->result, &res);
-                    }
-                    proto_reply_release(&r);
-                }
-            }
-            zmq_msg_close(&delim);
-            zmq_msg_close(&body);
-        }
-    }
-    proto_writer_release(&w);
-    zmq_close(s);
-    return found;
+    return peer_wait_pid(ctx(), endpoint, not_pid, timeout_ms);
 }
 
 /*  Sends SIGTERM to the supervisor (only to it: it stops its children
