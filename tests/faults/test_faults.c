@@ -644,8 +644,10 @@ START_TEST(test_memory_returned_after_reconnect_storm)
     }
     printf("reconnect storm: RSS %ld KiB before, peak %ld, %ld once idle (after %lld ms)\n", before,
            peak, idle, (long long) (clock_mono_ms() - t0));
+#ifndef ALYS_SANITIZED
     ck_assert_msg(idle - before <= 16 * 1024, "RSS stayed %ld KiB above its level before the storm",
                   idle - before);
+#endif
     call_ok(e.peer, "ping", NULL, NULL); /* and it still serves */
     zmq_ctx_term(ctx);
     env_stop(&e);
