@@ -235,6 +235,7 @@ sup_config_t *sup_config_new(void)
     self->backoff.initial_ms = SUP_DEFAULT_BACKOFF_INITIAL_MS;
     self->backoff.max_ms = SUP_DEFAULT_BACKOFF_MAX_MS;
     self->backoff.stable_ms = SUP_DEFAULT_STABLE_MS;
+    self->backoff.start_failures = SUP_DEFAULT_START_FAILURES;
     return self;
 }
 
@@ -339,7 +340,13 @@ static int zpl_supervisor(sup_config_t *self, zconfig_t *section, char *err, siz
             rc = zpl_duration(item, "supervisor/", &self->backoff.max_ms, err, err_len);
         else if (strcmp(key, "stable_after") == 0)
             rc = zpl_duration(item, "supervisor/", &self->backoff.stable_ms, err, err_len);
-        else {
+        else if (strcmp(key, "start_failures") == 0) {
+            rc = parse_uint(v, RESTART_MAX_INTENSITY, &self->backoff.start_failures);
+            if (rc != 0)
+                set_err(err, err_len,
+                        "supervisor/start_failures: '%s' is not a number from 0 to %d",
+                        v ? v : "", RESTART_MAX_INTENSITY);
+        } else {
             set_err(err, err_len, "supervisor: unknown setting '%s'", key);
             rc = -1;
         }

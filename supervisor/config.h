@@ -8,11 +8,12 @@
     seconds.
 
         supervisor
-            intensity = 5            # more than 5 restarts ...
-            period = 30s             # ... within 30 s: give up, exit 1
+            intensity = 200          # more than 200 restarts ...
+            period = 60s             # ... within 60 s: give up, exit 1
             backoff_initial = 100ms  # quick restarts wait 0, 100ms, 200ms, ...
             backoff_max = 5s
             stable_after = 10s       # a run this long resets the backoff
+            start_failures = 5       # more starts in a row that never come up: exit 3
         children                     # started in this order, stopped in reverse
             engine
                 program = /usr/local/bin/alys-engine
@@ -70,8 +71,12 @@ typedef struct {
     child_spec_t *children; /* in start order */
 } sup_config_t;
 
-#define SUP_DEFAULT_INTENSITY 5
-#define SUP_DEFAULT_PERIOD_MS 30000
+/*  A storm of crashes of a serving actor is ridden out (each restart at
+    once, up to 200 within a minute); a child that dies before it comes up
+    is given up on after 6 such starts in a row (about 2 s). */
+#define SUP_DEFAULT_INTENSITY 200
+#define SUP_DEFAULT_PERIOD_MS 60000
+#define SUP_DEFAULT_START_FAILURES 5
 #define SUP_DEFAULT_BACKOFF_INITIAL_MS 100
 #define SUP_DEFAULT_BACKOFF_MAX_MS 5000
 #define SUP_DEFAULT_STABLE_MS 10000

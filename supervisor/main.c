@@ -21,8 +21,10 @@ static void usage(FILE *out)
             "       alys-supervisor [options] [--] PROGRAM [ARGS...]\n"
             "\n"
             "Starts its children, restarts them when they exit or stop answering pings\n"
-            "(backoff between quick restarts), and gives up with exit status 1 when there\n"
-            "are more than N restarts within a period. SIGTERM or SIGINT stops the\n"
+            "(at once after a crash of a child that had come up, with growing backoff while\n"
+            "it cannot come up), and gives up with exit status 1 when there are more than\n"
+            "N restarts within a period, or 3 when a child keeps dying before it comes up\n"
+            "(a crash loop). SIGTERM or SIGINT stops the\n"
             "children in reverse start order; SIGHUP re-reads the configuration file.\n"
             "Speaks the systemd notification protocol (READY, WATCHDOG, STOPPING, STATUS).\n"
             "\n"
@@ -37,11 +39,13 @@ static void usage(FILE *out)
             "  --ping-interval TIME       between pings (default 1s)\n"
             "  --ping-misses K            unanswered pings in a row that mean hung (default 3)\n"
             "  --start-grace TIME         time to answer the first ping (default 10s)\n"
-            "  --intensity N              more than N restarts ... (default 5)\n"
-            "  --period TIME              ... within TIME: stop and exit 1 (default 30s)\n"
-            "  --backoff-initial TIME     wait before the second quick restart (default 100ms)\n"
+            "  --intensity N              more than N restarts ... (default 200)\n"
+            "  --period TIME              ... within TIME: stop and exit 1 (default 60s)\n"
+            "  --backoff-initial TIME     wait before the second start that did not come up (default 100ms)\n"
             "  --backoff-max TIME         longest wait between restarts (default 5s)\n"
-            "  --stable-after TIME        a run this long resets the backoff (default 10s)\n"
+            "  --stable-after TIME        a run this long counts as up without pings (default 10s)\n"
+            "  --start-failures N         more than N starts in a row that never come up\n"
+            "                             (answer a ping): a crash loop, exit 3 (default 5; 0: off)\n"
             "\n"
             "  --log-level LEVEL          error, warn, info or debug (default info)\n"
             "  -h, --help                 this text\n"
@@ -50,7 +54,7 @@ static void usage(FILE *out)
             "TIME is like systemd's: 250ms, 5s, 1.5s, 2min, 1h; a bare number is seconds.\n"
             "Exit status: 0 after SIGTERM/SIGINT or when no child may run any more; 1 when\n"
             "the restart intensity was exceeded or it could not start; 2 for a usage or\n"
-            "configuration error.\n");
+            "configuration error; 3 for a crash loop.\n");
 }
 
 static const char *base_name(const char *path)
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
     enum {
         O_CONFIG = 256, O_CHECK, O_NAME, O_RESTART, O_SHUTDOWN, O_PING, O_PING_INTERVAL,
         O_PING_MISSES, O_START_GRACE, O_INTENSITY, O_PERIOD, O_BACKOFF_INITIAL, O_BACKOFF_MAX,
-        O_STABLE, O_LOG, O_HELP, O_VERSION
+        O_STABLE, O_START_FAILURES, O_LOG, O_HELP, O_VERSION
     };
     static const struct option options[] = {
         {"config", required_argument, NULL, O_CONFIG},
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
         {"backoff-initial", required_argument, NULL, O_BACKOFF_INITIAL},
         {"backoff-max", required_argument, NULL, O_BACKOFF_MAX},
         {"stable-after", required_argument, NULL, O_STABLE},
+        {"start-failures", required_argument, NULL, O_START_FAILURES},
         {"log-level", required_argument, NULL, O_LOG},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
@@ -111,7 +116,7 @@ int main(int argc, char **argv)
     /*  '+': stop at the program's name, so that its own options are not
         taken for ours even without "--". */
     while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
-        if (c >= O_NAME && c <= O_STABLE)
+        if (c >= O_NAME && c <= O_START_FAILURES)
             child_options = true;
         switch (c) {
         case O_CONFIG: config_path = optarg; break;
@@ -178,6 +183,14 @@ int main(int argc, char **argv)
                 rc = bad_value("backoff-max", optarg, "a duration such as 5s");
                 goto out;
             }
+            break;
+        case O_START_FAILURES:
+            n = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || optarg[0] == '-' || n > RESTART_MAX_INTENSITY) {
+                rc = bad_value("start-failures", optarg, "a number from 0 to 10000");
+                goto out;
+            }
+            config->backoff.start_failures = (unsigned) n;
             break;
         case O_STABLE:
             if (parse_duration_ms(optarg, &config->backoff.stable_ms) != 0) {

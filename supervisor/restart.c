@@ -101,7 +101,13 @@ int64_t backoff_delay_ms(const backoff_policy_t *policy, unsigned attempt)
     return delay < policy->max_ms ? delay : policy->max_ms;
 }
 
-unsigned backoff_attempt(const backoff_policy_t *policy, unsigned streak, int64_t run_ms)
+unsigned backoff_attempt(const backoff_policy_t *policy, unsigned streak, int64_t run_ms,
+                         bool came_up)
 {
-    return run_ms >= policy->stable_ms ? 0 : streak;
+    return came_up || run_ms >= policy->stable_ms ? 0 : streak;
+}
+
+bool backoff_crash_loop(const backoff_policy_t *policy, unsigned failures)
+{
+    return policy->start_failures > 0 && failures > policy->start_failures;
 }

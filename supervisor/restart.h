@@ -5,10 +5,14 @@
     the supervisor). One more means the children cannot be kept alive, and
     the supervisor gives up so that its own supervisor (systemd) sees it.
 
-    The backoff spaces out quick restarts of one child: the first restart
-    after a stable run is immediate, later ones wait initial, 2 x initial,
-    4 x initial ... up to max. A run that lasted at least `stable` resets
-    it. Debian 12's systemd (252) has no RestartSteps, so this is done here.
+    The backoff spaces out restarts of a child that cannot come up: an
+    instance that came up (answered its first ping, or ran `stable` without
+    a health endpoint) and then died is restarted at once, however often
+    that happens (a storm of kill -9 must not slow recovery); instances that
+    die before they come up wait initial, 2 x initial, 4 x initial ... up to
+    max, and more than `start_failures` of them in a row is a crash loop
+    that the supervisor gives up on. Debian 12's systemd (252) has no
+    RestartSteps, so this is done here.
 
     Times are monotonic milliseconds supplied by the caller, which keeps both
     computations deterministic and testable. */
@@ -45,6 +49,8 @@ typedef struct {
     int64_t initial_ms; /* delay before the second quick restart, > 0 */
     int64_t max_ms;     /* cap, >= initial_ms */
     int64_t stable_ms;  /* a run this long resets the backoff */
+    unsigned start_failures; /* instances in a row that end before coming
+                                up, at most, before it is a crash loop (0: no limit) */
 } backoff_policy_t;
 
 /*  The delay before quick restart number `attempt` (0 for the first one after
@@ -52,9 +58,14 @@ typedef struct {
 int64_t backoff_delay_ms(const backoff_policy_t *policy, unsigned attempt);
 
 /*  The attempt number of the restart that follows a run of run_ms, when
-    `streak` quick restarts of this child preceded that run: 0 after a stable
-    run (the streak is over), else streak. The caller then keeps attempt + 1
-    as the new streak. */
-unsigned backoff_attempt(const backoff_policy_t *policy, unsigned streak, int64_t run_ms);
+    `streak` quick restarts of this child preceded that run: 0 when the
+    instance came up or ran a stable run (the streak is over), else streak.
+    The caller then keeps attempt + 1 as the new streak. */
+unsigned backoff_attempt(const backoff_policy_t *policy, unsigned streak, int64_t run_ms,
+                         bool came_up);
+
+/*  True when `failures` instances in a row ended before coming up are more
+    than the policy allows: a crash loop. */
+bool backoff_crash_loop(const backoff_policy_t *policy, unsigned failures);
 
 #endif

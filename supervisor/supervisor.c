@@ -41,6 +41,8 @@ typedef struct {
     bool hung;            /* killed for missing its pings */
     unsigned hung_misses; /* how many it had missed then */
     unsigned streak;      /* quick restarts in a row, for the backoff */
+    bool came_up;         /* this instance answered a ping */
+    unsigned start_failures; /* instances in a row that ended before coming up */
     unsigned restarts;    /* for STATUS= */
     health_t *health;     /* this instance's pinger, or NULL */
     int64_t next_ping_at;
@@ -185,6 +187,10 @@ static void child_ended(supervisor_t *self, child_t *c, int wait_status, int64_t
 {
     health_destroy(&c->health);
     int64_t run_ms = now - c->started_at;
+    /* an instance came up when it answered a ping (or, with no health
+       endpoint, ran a stable run); a crash after that is restarted at once */
+    bool came_up = wait_status >= 0
+                   && (c->spec.health ? c->came_up : run_ms >= self->backoff.stable_ms);
     child_state_t was = c->state;
     if (wait_status >= 0) {
         char how[96], took[32];
@@ -214,6 +220,7 @@ static void child_ended(supervisor_t *self, child_t *c, int wait_status, int64_t
             memset(&c->next_spec, 0, sizeof c->next_spec);
             c->has_next_spec = false;
             c->streak = 0;
+            c->start_failures = 0;
             log_info("%s: starting with its new configuration", c->spec.name);
             child_start(self, c, now);
         }
@@ -225,8 +232,21 @@ static void child_ended(supervisor_t *self, child_t *c, int wait_status, int64_t
         log_info("%s: not restarted (%s child)", c->spec.name, restart_type_name(c->spec.restart));
         return;
     }
+    c->start_failures = came_up ? 0 : c->start_failures + 1;
     char period[32];
     fmt_ms(self->period_ms, period, sizeof period);
+    if (backoff_crash_loop(&self->backoff, c->start_failures)) {
+        log_error("crash loop: %s ended %u times in a row before it came up (%s); last: %s; "
+                  "stopping all children and exiting with status 3",
+                  c->spec.name, c->start_failures,
+                  c->spec.health ? "never answered a ping" : "never ran stable_after",
+                  c->last_exit);
+        char reason[256];
+        snprintf(reason, sizeof reason, "crash loop: %.60s ended %u times before coming up, last: %.120s",
+                 c->spec.name, c->start_failures, c->last_exit);
+        begin_shutdown(self, 3, reason, now);
+        return;
+    }
     if (restart_window_add(self->window, now) != 0) {
         log_error("restart intensity exceeded: more than %u restarts within %s; last: %s %s; "
                   "stopping all children", self->intensity, period, c->spec.name, c->last_exit);
@@ -236,7 +256,7 @@ static void child_ended(supervisor_t *self, child_t *c, int wait_status, int64_t
         begin_shutdown(self, 1, reason, now);
         return;
     }
-    unsigned attempt = backoff_attempt(&self->backoff, c->streak, run_ms);
+    unsigned attempt = backoff_attempt(&self->backoff, c->streak, run_ms, came_up);
     int64_t delay = backoff_delay_ms(&self->backoff, attempt);
     c->streak = attempt + 1;
     c->restarts++;
@@ -257,6 +277,7 @@ static void child_start(supervisor_t *self, child_t *c, int64_t now)
 {
     c->killed = false;
     c->hung = false;
+    c->came_up = false;
     c->started_at = now;
     pid_t pid = spawn_process(c->spec.argv, c->spec.env, self->null_fd);
     if (pid < 0) {
@@ -450,6 +471,7 @@ static void on_health_readable(child_t *c, int64_t now)
     bool first = !health_answered(c->health);
     if (health_receive(c->health) && first) {
         c->ever_answered = true;
+        c->came_up = true;
         char t[32];
         log_info("%s (pid %d) answers ping, %s after it started", c->spec.name, (int) c->pid,
                  fmt_ms(now - c->started_at, t, sizeof t));
@@ -543,6 +565,8 @@ static void reload(supervisor_t *self, int64_t now)
                 }
                 c->state = CHILD_IDLE;
                 c->streak = 0;
+                c->start_failures = 0;
+            c->start_failures = 0;
                 c->start_pending = true;
             }
         }

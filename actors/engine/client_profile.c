@@ -16,7 +16,10 @@
       engine_getClientVersionV1. Seen in the integration suite: after a
       restart of its own (--sync none), a head on a side branch that was
       made canonical by a reorg before the restart answers SYNCING; the actor
-      logs that when it re-sends its fork choice.
+      logs that when it re-sends its fork choice. With the head's parent
+      finalized, fcU(head = finalized = that parent) answers VALID and keeps
+      the head; a second one moves it and a third moves it back: the finalized
+      block cannot be made the head reliably.
     - Geth: rewinds to an older canonical block (since 2026-05) above
       finality; deeper than --engine.maxreorgdepth gives -38006. Keeps 10
       payloads and returns the same one on repeat. SYNCING for an unknown
@@ -37,7 +40,11 @@ static const client_profile_t s_profiles[] = {
     {.code = "EJ", .name = "ethereumjs", .rewinds_to_ancestor = true, .answers_accepted = true,
      .unknown_payload_code = -32001, .keeps_payload_after_get = true, .payloads_kept = 3,
      .client_version_v1 = false, .unknown_parent_status = "ACCEPTED",
-     .invalid_attributes_code = -32602},
+     .invalid_attributes_code = -32602,
+     .no_head_at_finalized =
+         "ethereumjs does not reliably make the finalized block its head (it answers VALID and "
+         "keeps its head); build a block on the finalized block instead (build_block with parent "
+         "= the finalized hash), which replaces the blocks above it"},
     {.code = "GE", .name = "geth", .rewinds_to_ancestor = true, .answers_accepted = true,
      .unknown_payload_code = -38001, .keeps_payload_after_get = true, .payloads_kept = 10,
      .revert_note = "geth does not rewind at or below the finalized block, nor deeper than "

@@ -40,6 +40,10 @@ typedef struct {
     /*  the JSON-RPC error code for payload attributes that the spec calls
         invalid, e.g. a timestamp not after the parent's (spec: -38003). */
     int64_t invalid_attributes_code;
+    /*  a forkchoiceUpdated whose head is the finalized block itself does not
+        reliably move the head there: revert_block onto the finalized block
+        is refused before the call, with this said instead. */
+    const char *no_head_at_finalized;
 } client_profile_t;
 
 /*  The profile for a client code ("EJ") or --client name ("ethereumjs");

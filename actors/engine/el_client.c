@@ -12,6 +12,7 @@
 #include "log.h"
 
 #define POOL_MAX 64
+#define CONNECTIONS_DEFAULT 16
 #define MAX_RESPONSE_DEFAULT (64u * 1024 * 1024)
 #define MAX_BUFFERED_DEFAULT (256u * 1024 * 1024)
 
@@ -42,6 +43,7 @@ struct el_call {
     int timeout_ms;
     el_endpoint_t endpoint;
     char method[64];
+    bool urgent;      /* a fork-choice call: waits ahead of reads */
     el_call_t *prev, *next;
 };
 
@@ -58,6 +60,13 @@ struct el_client {
     uint64_t next_id;
     el_call_t *calls; /* in flight */
     size_t n_calls;
+    /*  The connection pool: at most max_conns transfers (so connections) per
+        endpoint at once; further calls wait here in FIFO order, fork-choice
+        calls ahead of reads, and their timeout starts when they go out. */
+    size_t max_conns;
+    size_t active[2];
+    el_call_t *wait_head[2], *wait_tail[2], *wait_urgent_tail[2];
+    size_t n_waiting;
     /*  idle easy handles per endpoint, still configured for it: a reused
         handle needs only the per-call options */
     CURL *pool[2][POOL_MAX];
@@ -154,6 +163,7 @@ el_client_t *el_client_new(zloop_t *loop, const el_client_config_t *config)
     self->multiplier = config->timeout_multiplier > 0 ? config->timeout_multiplier : 1.0;
     self->max_response = config->max_response ? config->max_response : MAX_RESPONSE_DEFAULT;
     self->max_buffered = config->max_buffered ? config->max_buffered : MAX_BUFFERED_DEFAULT;
+    self->max_conns = config->max_connections ? config->max_connections : CONNECTIONS_DEFAULT;
     self->url[EL_ENGINE] = strdup(config->engine_url);
     self->url[EL_RPC] = strdup(config->rpc_url);
     self->multi = curl_multi_init();
@@ -165,7 +175,9 @@ el_client_t *el_client_new(zloop_t *loop, const el_client_config_t *config)
     curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
     curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
     curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
-    curl_multi_setopt(self->multi, CURLMOPT_MAXCONNECTS, 64L);
+    /* room to keep every pooled connection of both endpoints alive */
+    long keep = (long) (2 * self->max_conns + 4);
+    curl_multi_setopt(self->multi, CURLMOPT_MAXCONNECTS, keep > 64 ? keep : 64L);
     return self;
 }
 
@@ -174,7 +186,7 @@ void el_client_destroy(el_client_t **self_p)
     if (!self_p || !*self_p)
         return;
     el_client_t *self = *self_p;
-    if (self->calls)
+    if (self->calls || self->n_waiting)
         el_client_abort_all(self, PROTO_SHUTTING_DOWN, "the actor is stopping");
     for (int ep = 0; ep < 2; ep++) {
         for (size_t i = 0; i < self->n_pool[ep]; i++)
@@ -330,7 +342,110 @@ static json_t *rpc_request(uint64_t id, const char *method, json_t *params)
                      method, "params", params ? params : json_array());
 }
 
-/*  Starts a transfer of `text` (taken over; NULL fails). */
+/*  Fork-choice calls must not wait behind a burst of reads. */
+static bool is_urgent(const char *method)
+{
+    return strncmp(method, "engine_forkchoiceUpdated", 24) == 0
+           || strncmp(method, "engine_newPayload", 17) == 0
+           || strncmp(method, "engine_getPayloadV", 18) == 0;
+}
+
+/*  Puts a transfer on the wire: takes an idle handle, the current headers
+    (a fresh JWT), and starts the method's timeout now. Returns 0 or -1 (the
+    call is then still the caller's). */
+static int dispatch(el_client_t *self, el_call_t *call)
+{
+    el_endpoint_t endpoint = call->endpoint;
+    if (!call->easy)
+        call->easy = self->n_pool[endpoint] ? self->pool[endpoint][--self->n_pool[endpoint]]
+                                            : new_handle(self, endpoint);
+    if (!call->hdr) {
+        call->hdr = current_headers(self, endpoint);
+        if (call->hdr)
+            call->hdr->refs++;
+    }
+    if (!call->easy || !call->hdr)
+        return -1;
+    CURL *e = call->easy;
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(call->body));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->hdr->list);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) call->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (call->timeout_ms < 2000 ? call->timeout_ms : 2000));
+    call->start_us = clock_mono_us();
+    if (curl_multi_add_handle(self->multi, e) != CURLM_OK)
+        return -1;
+    call->next = self->calls;
+    if (self->calls)
+        self->calls->prev = call;
+    self->calls = call;
+    self->n_calls++;
+    self->active[endpoint]++;
+    self->stats.calls++;
+    log_debug("el call %s id=%llu", call->method, (unsigned long long) call->rpc_id);
+    return 0;
+}
+
+/*  Queues a call for a free connection: urgent calls after the urgent ones
+    already waiting, the rest at the tail. */
+static void enqueue_waiting(el_client_t *self, el_call_t *call)
+{
+    el_endpoint_t ep = call->endpoint;
+    el_call_t *after = call->urgent ? self->wait_urgent_tail[ep] : self->wait_tail[ep];
+    if (call->urgent && !after) {
+        call->next = self->wait_head[ep];
+        self->wait_head[ep] = call;
+    } else {
+        call->next = after ? after->next : NULL;
+        if (after)
+            after->next = call;
+        else
+            self->wait_head[ep] = call;
+    }
+    if (!call->next)
+        self->wait_tail[ep] = call;
+    if (call->urgent)
+        self->wait_urgent_tail[ep] = call;
+    self->n_waiting++;
+}
+
+static el_call_t *dequeue_waiting(el_client_t *self, el_endpoint_t ep)
+{
+    el_call_t *call = self->wait_head[ep];
+    if (!call)
+        return NULL;
+    self->wait_head[ep] = call->next;
+    if (!call->next)
+        self->wait_tail[ep] = NULL;
+    if (self->wait_urgent_tail[ep] == call)
+        self->wait_urgent_tail[ep] = NULL;
+    call->next = NULL;
+    self->n_waiting--;
+    return call;
+}
+
+static void finish(el_client_t *self, el_call_t *call, el_response_t *resp);
+
+/*  Sends waiting calls while the endpoint has free connections. Runs from
+    the loop only, so a call that cannot go out completes with an error. */
+static void dispatch_waiting(el_client_t *self, el_endpoint_t ep)
+{
+    while (self->active[ep] < self->max_conns && self->wait_head[ep]) {
+        el_call_t *call = dequeue_waiting(self, ep);
+        if (dispatch(self, call) == 0)
+            continue;
+        el_response_t resp = {.err = PROTO_INTERNAL};
+        snprintf(resp.message, sizeof resp.message, "could not start %s", call->method);
+        call->start_us = clock_mono_us();
+        finish(self, call, &resp);
+        call_free(call);
+    }
+}
+
+/*  Starts a transfer of `text` (taken over; NULL fails), or queues it when
+    the endpoint's connections are all busy. */
 static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, char *text,
                  size_t batch_n, uint64_t first_id, bool lenient, el_callback_fn *cb, void *ctx)
 {
@@ -346,40 +461,25 @@ static int start(el_client_t *self, el_endpoint_t endpoint, const char *method, 
     call->batch_n = batch_n;
     call->lenient = lenient;
     call->endpoint = endpoint;
+    call->urgent = is_urgent(method);
     snprintf(call->method, sizeof call->method, "%s", method);
     call->timeout_ms = (int) (el_method_timeout_ms(method) * self->multiplier);
     if (call->timeout_ms < 1)
         call->timeout_ms = 1;
     call->body = text;
-    call->easy = self->n_pool[endpoint] ? self->pool[endpoint][--self->n_pool[endpoint]]
-                                        : new_handle(self, endpoint);
-    call->hdr = current_headers(self, endpoint);
-    if (call->hdr)
-        call->hdr->refs++;
-    if (!call->body || !call->easy || !call->hdr) {
+    if (!call->body) {
         call_free(call);
         return -1;
     }
-    CURL *e = call->easy;
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(call->body));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->hdr->list);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, call);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) call->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (call->timeout_ms < 2000 ? call->timeout_ms : 2000));
-    call->start_us = clock_mono_us();
-    if (curl_multi_add_handle(self->multi, e) != CURLM_OK) {
+    if (self->active[endpoint] >= self->max_conns) {
+        enqueue_waiting(self, call);
+        log_debug("el call %s waits for a connection (%zu waiting)", method, self->n_waiting);
+        return 0;
+    }
+    if (dispatch(self, call) != 0) {
         call_free(call);
         return -1;
     }
-    call->next = self->calls;
-    if (self->calls)
-        self->calls->prev = call;
-    self->calls = call;
-    self->n_calls++;
-    self->stats.calls++;
-    log_debug("el call %s id=%llu", method, (unsigned long long) first_id);
     return 0;
 }
 
@@ -452,6 +552,7 @@ static void unlink_call(el_client_t *self, el_call_t *call)
         call->next->prev = call->prev;
     call->prev = call->next = NULL;
     self->n_calls--;
+    self->active[call->endpoint]--;
 }
 
 /*  Reads one JSON-RPC response object into resp. Returns 0 when it carries a
@@ -690,12 +791,25 @@ static void check_done(el_client_t *self)
         classify(self, call, rc, &resp, &doc);
         finish(self, call, &resp);
         json_decref(doc);
+        el_endpoint_t ep = call->endpoint;
         call_free(call);
+        dispatch_waiting(self, ep);
     }
 }
 
 void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message)
 {
+    /* the waiting ones first, so that no completion below dispatches them */
+    for (int ep = 0; ep < 2; ep++) {
+        el_call_t *call;
+        while ((call = dequeue_waiting(self, (el_endpoint_t) ep))) {
+            el_response_t resp = {.err = err};
+            snprintf(resp.message, sizeof resp.message, "%s", message);
+            call->start_us = clock_mono_us();
+            finish(self, call, &resp);
+            call_free(call);
+        }
+    }
     el_call_t *list = self->calls;
     self->calls = NULL;
     while (list) {
@@ -703,6 +817,7 @@ void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message
         list = call->next;
         curl_multi_remove_handle(self->multi, call->easy);
         self->n_calls--;
+        self->active[call->endpoint]--;
         el_response_t resp = {.err = err};
         snprintf(resp.message, sizeof resp.message, "%s", message);
         finish(self, call, &resp);
@@ -710,7 +825,9 @@ void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message
     }
 }
 
-size_t el_client_in_flight(const el_client_t *self) { return self->n_calls; }
+size_t el_client_in_flight(const el_client_t *self) { return self->n_calls + self->n_waiting; }
+
+size_t el_client_waiting(const el_client_t *self) { return self->n_waiting; }
 
 const char *el_client_url(const el_client_t *self, el_endpoint_t endpoint)
 {

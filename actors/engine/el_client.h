@@ -43,6 +43,7 @@ typedef struct {
     double timeout_multiplier; /* scales every per-method timeout */
     size_t max_response;       /* bytes per answer; 0 = 64 MiB */
     size_t max_buffered;       /* bytes of all answers being received at once; 0 = 256 MiB */
+    size_t max_connections;    /* per endpoint; 0 = 16 */
 } el_client_config_t;
 
 typedef struct el_client el_client_t;
@@ -101,7 +102,12 @@ typedef struct {
     results in call order), which the caller frees with json_decref. */
 void el_classify_answer(const el_answer_t *ans, el_response_t *resp, json_t **doc);
 
+/*  Calls started and not yet completed: on the wire or waiting for one of
+    the endpoint's max_connections connections. A waiting call's timeout
+    starts only when it goes out. */
 size_t el_client_in_flight(const el_client_t *self);
+/*  Of those, the calls waiting for a connection. */
+size_t el_client_waiting(const el_client_t *self);
 const char *el_client_url(const el_client_t *self, el_endpoint_t endpoint);
 
 typedef struct {

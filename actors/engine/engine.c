@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,9 @@
 #define DEDUPE_MAX 20000 /* finished replies kept for retries, at most */
 #define HEALTH_INTERVAL_MS 5000
 #define SWEEP_INTERVAL_MS 5000
+/*  What a waiting read is charged beside its frame: the request record,
+    its decoded arguments and the routing id, rounded up. */
+#define QUERY_QUEUE_OVERHEAD 1024
 
 typedef struct {
     uint8_t rid_len;
@@ -49,6 +53,9 @@ typedef struct peer_rec {
 } peer_rec_t;
 
 #define PEER_IDLE_MS (5 * 60 * 1000)
+/*  Peer records kept at most: past this, the longest-silent ones go first
+    (a record is only bookkeeping for metrics; requests never need it). */
+#define PEER_MAX 10000
 
 /*  A mutating request seen from (peer, id) within the last minute. */
 typedef struct dedupe_entry {
@@ -61,6 +68,21 @@ typedef struct dedupe_entry {
     int64_t expires_ms;
     UT_hash_handle hh;
 } dedupe_entry_t;
+
+/*  Requests waiting for the one execution-client call of an identical read
+    (same endpoint, method and params) that is in flight. */
+typedef struct shared_waiter {
+    req_t *req;
+    el_callback_fn *cb;
+    struct shared_waiter *next;
+} shared_waiter_t;
+
+typedef struct shared_call {
+    char *key;
+    engine_t *engine;
+    shared_waiter_t *head, *tail;
+    UT_hash_handle hh;
+} shared_call_t;
 
 struct engine {
     engine_config_t config;
@@ -98,6 +120,15 @@ struct engine {
     size_t queue_len;
     size_t n_queries;
     bool pumping;
+    /* reads beyond max_queries wait here, in arrival order */
+    req_t *qq_head, *qq_tail;
+    size_t qq_len, qq_bytes;
+    bool pumping_queries;
+    shared_call_t *shared;    /* identical reads in flight, by key */
+    uint64_t shared_joins;    /* reads answered by another read's call */
+    uint64_t head_check_generation; /* fc_generation when the head check went out */
+    uint64_t head_mismatches; /* client heads found off the fork choice */
+    uint64_t peers_evicted;   /* peer records dropped at PEER_MAX */
     dedupe_entry_t *dedupe;
     /* shutdown */
     bool shutting_down;
@@ -121,6 +152,9 @@ void engine_config_defaults(engine_config_t *config)
     config->timeout_multiplier = 1.0;
     config->max_frame = PROTO_MAX_FRAME_DEFAULT;
     config->max_queries = 256;
+    config->max_query_queue = 65536;
+    config->max_query_queue_bytes = 64u * 1024 * 1024;
+    config->el_connections = 16;
     config->max_queue = 1024;
     config->shutdown_grace_ms = 1200;
     fork_schedule_default(&config->schedule);
@@ -223,6 +257,7 @@ static void send_error_now(engine_t *self, zframe_t *routing, bool has_id, uint6
 /* ------------------------------------------------------------- requests */
 
 static void pump(engine_t *self);
+static void pump_queries(engine_t *self);
 
 static void req_free(req_t *req)
 {
@@ -295,6 +330,7 @@ static void finish(req_t *req, const uint8_t *body, size_t len, bool final, prot
         self->n_queries--;
     req_free(req);
     pump(self);
+    pump_queries(self);
 }
 
 void engine_reply_ok(req_t *req, const proto_schema_t *schema, const void *result)
@@ -394,6 +430,81 @@ int engine_batch_lenient(req_t *req, el_endpoint_t endpoint, json_t *calls, el_c
     return batch(req, endpoint, calls, true, cb);
 }
 
+/*  The one answer goes to every waiter, each with its own copy of the
+    response (a handler may rewrite its error code); the result document is
+    shared and read-only. The entry leaves the table before the callbacks
+    run, so a waiter that asks again starts a fresh call. */
+static void on_shared_call(void *ctx, el_response_t *resp)
+{
+    shared_call_t *sc = ctx;
+    HASH_DEL(sc->engine->shared, sc);
+    shared_waiter_t *w = sc->head;
+    while (w) {
+        shared_waiter_t *next = w->next;
+        el_response_t copy = *resp;
+        w->cb(w->req, &copy);
+        free(w);
+        w = next;
+    }
+    free(sc->key);
+    free(sc);
+}
+
+int engine_call_shared(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
+                       el_callback_fn *cb)
+{
+    engine_t *self = req->engine;
+    if (self->aborting) {
+        json_decref(params);
+        engine_reply_error(req, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        return -1;
+    }
+    char *text = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS) : strdup("[]");
+    char *key = NULL;
+    shared_waiter_t *w = calloc(1, sizeof *w);
+    if (!text || !w || asprintf(&key, "%d %s %s", (int) endpoint, method, text) < 0)
+        key = NULL;
+    free(text);
+    if (!key) {
+        free(w);
+        json_decref(params);
+        engine_reply_error(req, PROTO_INTERNAL, "out of memory for %s", method);
+        return -1;
+    }
+    w->req = req;
+    w->cb = cb;
+    shared_call_t *sc = NULL;
+    HASH_FIND_STR(self->shared, key, sc);
+    if (sc) {
+        sc->tail->next = w;
+        sc->tail = w;
+        self->shared_joins++;
+        json_decref(params);
+        free(key);
+        return 0;
+    }
+    sc = calloc(1, sizeof *sc);
+    if (!sc) {
+        free(w);
+        free(key);
+        json_decref(params);
+        engine_reply_error(req, PROTO_INTERNAL, "out of memory for %s", method);
+        return -1;
+    }
+    sc->key = key;
+    sc->engine = self;
+    sc->head = sc->tail = w;
+    if (el_client_call(self->el, endpoint, method, params, on_shared_call, sc) != 0) {
+        free(w);
+        free(key);
+        free(sc);
+        engine_reply_error(req, PROTO_INTERNAL, "could not start %s", method);
+        return -1;
+    }
+    HASH_ADD_KEYPTR(hh, self->shared, sc->key, strlen(sc->key), sc);
+    return 0;
+}
+
 /*  Runs queued mutations one at a time. A handler may finish synchronously,
     which calls back into pump: the flag keeps that from nesting. */
 static void recover_fork_choice(engine_t *self);
@@ -423,6 +534,33 @@ static void pump(engine_t *self)
     self->pumping = false;
 }
 
+/*  Starts waiting reads while fewer than max_queries run, oldest first;
+    while stopping, answers every waiting read SHUTTING_DOWN instead. A
+    handler may finish synchronously (a cache hit), which calls back into
+    here: the flag keeps that from nesting. */
+static void pump_queries(engine_t *self)
+{
+    if (self->pumping_queries)
+        return;
+    self->pumping_queries = true;
+    while (self->qq_head && (self->shutting_down || self->n_queries < self->config.max_queries)) {
+        req_t *req = self->qq_head;
+        self->qq_head = req->next;
+        if (!self->qq_head)
+            self->qq_tail = NULL;
+        self->qq_len--;
+        self->qq_bytes -= req->queued_bytes;
+        req->next = NULL;
+        self->n_queries++;
+        req->generation = self->fc_generation;
+        if (self->shutting_down)
+            engine_reply_error(req, PROTO_SHUTTING_DOWN, "the actor is stopping");
+        else
+            req->def->handler(req);
+    }
+    self->pumping_queries = false;
+}
+
 static uint64_t fnv1a(const uint8_t *p, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -447,6 +585,21 @@ static void note_peer(engine_t *self, zframe_t *routing)
     size_t n = zframe_size(routing) > 255 ? 255 : zframe_size(routing);
     peer_rec_t *p = NULL;
     HASH_FIND(hh, self->peers, zframe_data(routing), n, p);
+    int64_t now = clock_mono_ms();
+    if (p && now - p->last_seen_ms >= 1000) {
+        /* to the back: the table's order stays (nearly) least recently
+           seen first, at one re-insertion per peer and second at most */
+        HASH_DEL(self->peers, p);
+        HASH_ADD_KEYPTR(hh, self->peers, p->rid, p->rid_len, p);
+    }
+    if (!p && HASH_COUNT(self->peers) >= PEER_MAX) {
+        /* a reconnect storm: each reconnect is a new routing id; the
+           longest silent record goes */
+        peer_rec_t *oldest = self->peers;
+        HASH_DEL(self->peers, oldest);
+        free(oldest);
+        self->peers_evicted++;
+    }
     if (!p) {
         p = calloc(1, sizeof *p);
         if (!p)
@@ -455,7 +608,7 @@ static void note_peer(engine_t *self, zframe_t *routing)
         memcpy(p->rid, zframe_data(routing), n);
         HASH_ADD_KEYPTR(hh, self->peers, p->rid, n, p);
     }
-    p->last_seen_ms = clock_mono_ms();
+    p->last_seen_ms = now;
     p->requests++;
 }
 
@@ -519,15 +672,29 @@ static void handle_request(engine_t *self, zframe_t *routing, const uint8_t *bod
         req->def->handler(req);
         return;
     case PROTO_LANE_QUERY:
-        if (self->n_queries >= self->config.max_queries) {
+        if (self->n_queries < self->config.max_queries && !self->qq_head) {
+            self->n_queries++;
+            req->generation = self->fc_generation;
+            req->def->handler(req);
+            return;
+        }
+        /* past the in-flight bound a read waits its turn; only a queue
+           past its memory bound refuses */
+        req->queued_bytes = body_len + QUERY_QUEUE_OVERHEAD;
+        if (self->qq_len >= self->config.max_query_queue
+            || self->qq_bytes + req->queued_bytes > self->config.max_query_queue_bytes) {
             send_error_now(self, routing, true, req->msg.id, PROTO_OVERLOADED,
-                           "too many queries in flight; retry later");
+                           "too many queries waiting; retry later");
             req_free(req);
             return;
         }
-        self->n_queries++;
-        req->generation = self->fc_generation;
-        req->def->handler(req);
+        if (self->qq_tail)
+            self->qq_tail->next = req;
+        else
+            self->qq_head = req;
+        self->qq_tail = req;
+        self->qq_len++;
+        self->qq_bytes += req->queued_bytes;
         return;
     case PROTO_LANE_MUTATION:
         break;
@@ -1054,12 +1221,53 @@ static void recover_fork_choice(engine_t *self)
         self->fc_phase = FC_UNKNOWN;
 }
 
+/*  The client's head and the actor's head block as the client knows it,
+    read while no fork-choice change runs or waits. A client that restarted
+    may come back behind or beside the actor's fork choice (it lost blocks,
+    or a head it took over a reorg): then the fork choice goes to it again.
+    A client whose head is ahead of the actor's was moved on by someone
+    else building on it; that is not fought (the next mutation says what
+    the head is). */
+static void on_head_check(void *ctx, el_response_t *resp)
+{
+    engine_t *self = ctx;
+    uint8_t head[32];
+    json_t *latest = json_array_get(resp->result, 0), *ours = json_array_get(resp->result, 1);
+    if (resp->err != PROTO_OK || !block_hash_of(latest, head) || self->fc_phase != FC_READY
+        || !self->fc.has_head || self->active || self->queue_head || self->shutting_down
+        || self->fc_generation != self->head_check_generation)
+        return; /* nothing to compare, or a change ran meanwhile */
+    if (memcmp(head, self->fc.head, 32) == 0)
+        return;
+    uint64_t latest_n = 0, ours_n = 0;
+    bool known = json_is_object(ours)
+                 && el_json_quantity(json_object_get(ours, "number"), &ours_n) == 0;
+    if (known && el_json_quantity(json_object_get(latest, "number"), &latest_n) == 0
+        && latest_n > ours_n)
+        return;
+    char got[67], want[67];
+    log_warn("the execution client's head %s is %s the fork choice's head %s (did it restart?)",
+             hex_encode(head, 32, got), known ? "behind or beside" : "not, and it does not know",
+             hex_encode(self->fc.head, 32, want));
+    self->head_mismatches++;
+    resend_fork_choice(self, false);
+}
+
 static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
 {
     engine_t *self = arg;
     if (self->aborting)
         return 0;
     el_client_call(self->el, EL_RPC, "eth_syncing", NULL, on_health_sync, self);
+    if (self->fc_phase == FC_READY && self->el_state == EL_STATE_SYNCED && !self->active
+        && !self->queue_head) {
+        self->head_check_generation = self->fc_generation;
+        el_client_batch_lenient(self->el, EL_RPC,
+                                json_pack("[[s,[s,b]],[s,[o,b]]]", "eth_getBlockByNumber",
+                                          "latest", 0, "eth_getBlockByHash",
+                                          el_json_hex(self->fc.head, 32), 0),
+                                on_head_check, self);
+    }
     bool due = clock_mono_ms() - self->caps_checked_ms >= self->config.caps_interval_ms;
     if (self->caps_checked
         && (due || self->el_state == EL_STATE_AUTH_FAILED || self->el_state == EL_STATE_OFFLINE))
@@ -1074,6 +1282,8 @@ static int on_health_timer(zloop_t *loop, int timer_id, void *arg)
     payload_cache_sweep(self->payloads, now);
     return 0;
 }
+
+static size_t busy(const engine_t *self);
 
 static int on_sweep(zloop_t *loop, int timer_id, void *arg)
 {
@@ -1094,6 +1304,12 @@ static int on_sweep(zloop_t *loop, int timer_id, void *arg)
             free(p);
         }
     }
+    /* freed memory stays with the allocator (a reconnect storm leaves
+       ZeroMQ's per-connection buffers behind it): give it back while idle.
+       Peers may only connect, without a request, so no condition on work
+       done; a trim of a small, idle heap costs well under a millisecond */
+    if (busy(self) == 0)
+        malloc_trim(0);
     return 0;
 }
 
@@ -1101,7 +1317,7 @@ static int on_sweep(zloop_t *loop, int timer_id, void *arg)
 
 static size_t busy(const engine_t *self)
 {
-    return self->n_queries + (self->active ? 1 : 0) + self->queue_len;
+    return self->n_queries + self->qq_len + (self->active ? 1 : 0) + self->queue_len;
 }
 
 static int on_drain(zloop_t *loop, int timer_id, void *arg)
@@ -1136,6 +1352,7 @@ static int on_signal(zloop_t *loop, zmq_pollitem_t *item, void *arg)
              strsignal((int) si.ssi_signo), busy(self));
     zloop_timer(loop, 10, 0, on_drain, self);
     drain_queue(self, PROTO_SHUTTING_DOWN, "the actor is stopping"); /* not started: answer now */
+    pump_queries(self); /* the waiting reads too */
     return 0;
 }
 
@@ -1195,6 +1412,16 @@ static const struct {
      "Fork choice changes running or queued."},
     {"alys_engine_queries_in_flight", METRIC_GAUGE, NULL, 0,
      "Read requests running."},
+    {"alys_engine_queries_queued", METRIC_GAUGE, NULL, 0,
+     "Read requests waiting for one of the --max-queries slots."},
+    {"alys_engine_el_calls_shared_total", METRIC_COUNTER, NULL, 0,
+     "Reads answered by an identical execution client call already in flight."},
+    {"alys_engine_peers_evicted_total", METRIC_COUNTER, NULL, 0,
+     "Peer records dropped because more than 10,000 peers were known."},
+    {"alys_engine_el_head_mismatches_total", METRIC_COUNTER, NULL, 0,
+     "Times the execution client's head was found off the fork choice (then re-sent)."},
+    {"alys_engine_el_calls_waiting", METRIC_GAUGE, NULL, 0,
+     "Execution client calls waiting for a pooled connection."},
     {"alys_engine_peers", METRIC_GAUGE, NULL, 0,
      "Peer connections open now."},
     {"alys_engine_execution_client_state", METRIC_GAUGE, NULL, 0,
@@ -1256,6 +1483,11 @@ static char *render_metrics(void *ctx)
     set_cache_metrics(m, "payload", &p);
     metrics_set(m, "alys_engine_mutation_lane_depth", NULL, (double) (self->queue_len + (self->active ? 1 : 0)));
     metrics_set(m, "alys_engine_queries_in_flight", NULL, (double) self->n_queries);
+    metrics_set(m, "alys_engine_queries_queued", NULL, (double) self->qq_len);
+    metrics_set(m, "alys_engine_el_calls_shared_total", NULL, (double) self->shared_joins);
+    metrics_set(m, "alys_engine_el_head_mismatches_total", NULL, (double) self->head_mismatches);
+    metrics_set(m, "alys_engine_peers_evicted_total", NULL, (double) self->peers_evicted);
+    metrics_set(m, "alys_engine_el_calls_waiting", NULL, (double) el_client_waiting(self->el));
     metrics_set(m, "alys_engine_peers", NULL, (double) peer_conns_open(self->peer_conns));
     for (el_state_t s = EL_STATE_UNKNOWN; s <= EL_STATE_AUTH_FAILED; s++) {
         char labels[40];
@@ -1431,6 +1663,7 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
         .jwt = self->jwt,
         .timeout_multiplier = config->timeout_multiplier,
         .max_buffered = config->max_el_buffer,
+        .max_connections = config->el_connections,
     };
     self->el = el_client_new(self->loop, &elc);
     self->payloads = payload_cache_new(config->payload_cache_size, config->payload_ttl_ms);
@@ -1480,6 +1713,11 @@ void engine_destroy(engine_t **self_p)
         req_t *next = self->queue_head->next;
         req_free(self->queue_head);
         self->queue_head = next;
+    }
+    while (self->qq_head) {
+        req_t *next = self->qq_head->next;
+        req_free(self->qq_head);
+        self->qq_head = next;
     }
     dedupe_entry_t *d, *tmp;
     HASH_ITER(hh, self->dedupe, d, tmp) {

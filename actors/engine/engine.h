@@ -36,6 +36,9 @@ typedef struct {
     double timeout_multiplier;
     size_t max_frame;
     size_t max_queries;      /* concurrent reads */
+    size_t max_query_queue;  /* reads waiting for a slot, at most */
+    size_t max_query_queue_bytes; /* and their frames plus bookkeeping */
+    size_t el_connections;   /* per execution-client endpoint */
     size_t max_queue;        /* queued mutations */
     int shutdown_grace_ms;   /* in-flight requests get this long on SIGTERM */
     fork_schedule_t schedule; /* configured, or read from the chain at start */
@@ -96,6 +99,7 @@ struct req {
     void *result;           /* handler scratch: result struct of op->result */
     uint64_t generation;    /* engine_fc_generation() when a query started */
     int attempts;           /* handler scratch: restarts of this request */
+    size_t queued_bytes;    /* charged to the query queue while waiting */
     struct dedupe_entry *dedupe;
     int64_t start_us;
     req_t *next;            /* mutation queue */
@@ -137,6 +141,11 @@ void engine_stats(engine_t *self, proto_actor_stats_t *out);
 int engine_call(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
                 el_callback_fn *cb);
 int engine_batch(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb);
+/*  engine_call for a read: while an identical call (endpoint, method,
+    params) is in flight, req waits for its answer instead of making its
+    own. The callback must not modify resp->result. */
+int engine_call_shared(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
+                       el_callback_fn *cb);
 /*  A batch where a member's error leaves null in its place. */
 int engine_batch_lenient(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb);
 

@@ -29,7 +29,11 @@ static void usage(FILE *out)
             "  --jwt-secret PATH            file with the 32-byte secret as 64 hex characters (required)\n"
             "  --fee-recipient ADDR         default fee recipient (default 0x000000000000000000000000000000000000dEaD)\n"
             "  --timeout-multiplier X       scales every Engine API timeout (default 1.0)\n"
-            "  --max-queries N              concurrent read requests before OVERLOADED (default 256)\n"
+            "  --max-queries N              read requests running at once (default 256); more wait\n"
+            "  --max-query-queue N          reads waiting beyond --max-queries before OVERLOADED\n"
+            "                               (default 65536, and at most 64 MiB of waiting requests)\n"
+            "  --el-connections N           connections per execution client endpoint (default 16);\n"
+            "                               further calls wait for one, their timeout not yet running\n"
             "  --max-frame BYTES            largest request accepted (default 4194304)\n"
             "  --fork-schedule SPEC         shanghai=T,cancun=T,prague=T (timestamps or 'never');\n"
             "                               default: Shanghai, with later forks read from the chain\n"
@@ -74,7 +78,8 @@ int main(int argc, char **argv)
     engine_config_defaults(&config);
     enum { O_BIND = 256, O_EE, O_ER, O_JWT, O_FEE, O_TM, O_LOG, O_MQ, O_MF, O_HELP, O_VERSION,
            O_FORKS, O_CLIENT, O_STATE, O_BCACHE, O_PCACHE, O_PTTL, O_CHUNK, O_METRICS,
-           O_STRICT, O_CURVE_SECRET, O_CURVE_ALLOW, O_INSECURE_TCP, O_MAX_EL_BUFFER };
+           O_STRICT, O_CURVE_SECRET, O_CURVE_ALLOW, O_INSECURE_TCP, O_MAX_EL_BUFFER, O_MQQ,
+           O_ELCONN };
     static const struct option options[] = {
         {"bind", required_argument, NULL, O_BIND},
         {"execution-endpoint", required_argument, NULL, O_EE},
@@ -84,6 +89,8 @@ int main(int argc, char **argv)
         {"timeout-multiplier", required_argument, NULL, O_TM},
         {"max-queries", required_argument, NULL, O_MQ},
         {"max-frame", required_argument, NULL, O_MF},
+        {"max-query-queue", required_argument, NULL, O_MQQ},
+        {"el-connections", required_argument, NULL, O_ELCONN},
         {"log-level", required_argument, NULL, O_LOG},
         {"fork-schedule", required_argument, NULL, O_FORKS},
         {"client", required_argument, NULL, O_CLIENT},
@@ -130,6 +137,20 @@ int main(int argc, char **argv)
                 return 2;
             }
             config.max_queries = (size_t) n;
+            break;
+        case O_MQQ:
+            if (!parse_u64(optarg, &n) || n > 10000000) {
+                fprintf(stderr, "alys-engine: --max-query-queue: expected 0..10000000, got '%s'\n", optarg);
+                return 2;
+            }
+            config.max_query_queue = (size_t) n;
+            break;
+        case O_ELCONN:
+            if (!parse_u64(optarg, &n) || n == 0 || n > 1024) {
+                fprintf(stderr, "alys-engine: --el-connections: expected 1..1024, got '%s'\n", optarg);
+                return 2;
+            }
+            config.el_connections = (size_t) n;
             break;
         case O_MF:
             if (!parse_u64(optarg, &n) || n < 1024 || n > (1u << 30)) {

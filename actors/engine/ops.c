@@ -263,6 +263,7 @@ static void build_remember(req_t *req, json_t *payload_json, json_t *requests_js
 }
 
 static void build_send_fcu(req_t *req);
+static bool reimport_head(req_t *req, json_t *status, const uint8_t head[32], op_fn *retry);
 static void check_descends(req_t *req, const uint8_t x[32], uint64_t xn, const uint8_t t[32],
                            uint64_t tn, const char *what, op_fn *next);
 
@@ -341,10 +342,53 @@ static void build_get_payload(req_t *req)
                 json_pack("[o]", el_json_hex(r->payload_id, 8)), build_on_payload);
 }
 
+/*  After the client refused a build on a parent other than the head: the
+    fork-choice part of a forkchoiceUpdated stands even when its payload
+    attributes are refused, so the client may have moved its head to the
+    parent. The actor's head follows what the client did, then the refusal
+    (kept in scratch) is the reply. */
+static void build_on_latest_after_refusal(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    engine_note_el_result(req->engine, resp);
+    uint8_t latest[32];
+    const fork_choice_t *fc = engine_fork_choice(req->engine);
+    if (resp->err == PROTO_OK && json_is_object(resp->result)
+        && el_json_fixed(json_object_get(resp->result, "hash"), latest, 32) == 0
+        && memcmp(latest, req->hash, 32) == 0 && memcmp(fc->head, req->hash, 32) != 0) {
+        char h[67];
+        log_info("the execution client refused the payload attributes but moved its head to the "
+                 "parent %s: following it",
+                 hexs(req->hash, 32, h));
+        set_head(req, req->hash);
+    }
+    json_t *refusal = json_object_get(req->scratch, "refusal");
+    el_response_t orig = {.err = (proto_err_t) json_integer_value(json_object_get(refusal, "err")),
+                          .has_el_code = json_is_integer(json_object_get(refusal, "code")),
+                          .el_code = json_integer_value(json_object_get(refusal, "code"))};
+    snprintf(orig.message, sizeof orig.message, "%s",
+             json_string_value(json_object_get(refusal, "message")) ?: "");
+    failed(req, &orig, true);
+}
+
 static void build_on_fcu(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
+    if (resp->err == PROTO_EL_ERROR && resp->has_el_code
+        && memcmp(req->hash, engine_fork_choice(req->engine)->head, 32) != 0) {
+        /* the client answered with an error: see where its head is now */
+        engine_note_el_result(req->engine, resp);
+        json_object_set_new(req->scratch, "refusal",
+                            json_pack("{s:i,s:I,s:s}", "err", (int) resp->err, "code",
+                                      (json_int_t) resp->el_code, "message", resp->message));
+        engine_call(req, EL_RPC, "eth_getBlockByNumber", json_pack("[s,b]", "latest", 0),
+                    build_on_latest_after_refusal);
+        return;
+    }
     if (failed(req, resp, true))
+        return;
+    if (reimport_head(req, json_object_get(resp->result, "payloadStatus"), req->hash,
+                      build_send_fcu))
         return;
     if (status_rejected(req, json_object_get(resp->result, "payloadStatus"), req->hash, false,
                         "forkchoiceUpdated to the parent"))
@@ -563,6 +607,52 @@ static void send_new_payload(req_t *req, np_input_t *in, el_callback_fn *cb)
         json_array_append_new(params, in->requests ? json_incref(in->requests) : json_array());
     req->scratch = json_pack("{s:i}", "fork", in->fork);
     engine_call(req, EL_ENGINE, fork_new_payload_method((fork_t) in->fork), params, cb);
+}
+
+/* ------------------------------------------ re-import after a client restart */
+
+static void on_reimported(void *ctx, el_response_t *resp)
+{
+    req_t *req = ctx;
+    if (failed(req, resp, false))
+        return;
+    if (status_rejected(req, resp->result, NULL, true, "newPayload of the head again"))
+        return;
+    req->resume(req);
+}
+
+/*  A client that restarted may answer SYNCING for a head it had imported:
+    EthereumJS does for a head that a reorg made canonical before its
+    restart, though that block is still its latest. When the head is a block
+    this actor built and still holds, it goes to the client again
+    (newPayload) and `retry` runs once it is VALID; once per request. Returns
+    true when that started (the request continues there). */
+static bool reimport_head(req_t *req, json_t *status, const uint8_t head[32], op_fn *retry)
+{
+    const char *st = json_string_value(json_object_get(status, "status"));
+    if (!st || strcmp(st, "SYNCING") != 0 || req->attempts > 0 || engine_aborting(req->engine))
+        return false;
+    payload_entry_t *e = payload_cache_by_hash(engine_payload_cache(req->engine), head, clock_mono_ms());
+    if (!e || !e->payload_json)
+        return false;
+    char h[67];
+    log_warn("the execution client answered SYNCING for block %s, which it had imported (did it "
+             "restart?): importing it again",
+             hexs(head, 32, h));
+    req->attempts++;
+    req->resume = retry;
+    np_input_t in = {.fork = e->fork,
+                     .payload = json_incref(e->payload_json),
+                     .versioned = e->versioned_json ? json_incref(e->versioned_json) : json_array(),
+                     .requests = e->requests_json ? json_incref(e->requests_json) : NULL};
+    memcpy(in.pbbr, e->parent_beacon_block_root, 32);
+    json_t *keep = req->scratch; /* send_new_payload uses scratch for the fork */
+    req->scratch = NULL;
+    send_new_payload(req, &in, on_reimported);
+    json_decref(req->scratch);
+    req->scratch = keep;
+    np_input_release(&in);
+    return true;
 }
 
 static void commit_on_fcu(void *ctx, el_response_t *resp)
@@ -796,6 +886,16 @@ static void revert_on_block(void *ctx, el_response_t *resp)
         return;
     }
     req->number = number - 1;
+    const client_profile_t *p = engine_profile(req->engine);
+    if (p->no_head_at_finalized && fc->has_finalized && memcmp(req->hash, fc->finalized, 32) == 0) {
+        /* refused before the call: the client would answer VALID and then
+           keep (or later restore) the old head */
+        engine_reply_error(req, PROTO_FINALIZED_CONFLICT,
+                           "reverting block %llu would make the finalized block %llu the head: %s",
+                           (unsigned long long) number, (unsigned long long) req->number,
+                           p->no_head_at_finalized);
+        return;
+    }
     engine_call(req, EL_ENGINE, fcu_for_timestamp(req, ts), fcu_params(req->engine, req->hash),
                 revert_on_fcu);
 }
@@ -809,6 +909,8 @@ static void op_revert_block(req_t *req)
 
 /* ----------------------------------------------------- update_forkchoice */
 
+static void ufc_send(req_t *req);
+
 static void ufc_on_fcu(void *ctx, el_response_t *resp)
 {
     req_t *req = ctx;
@@ -816,6 +918,8 @@ static void ufc_on_fcu(void *ctx, el_response_t *resp)
         return;
     proto_update_fc_args_t *a = req->args;
     fork_choice_t *fc = engine_fork_choice(req->engine);
+    if (reimport_head(req, json_object_get(resp->result, "payloadStatus"), a->head, ufc_send))
+        return;
     char msg[256];
     bool syncing;
     proto_err_t err = fork_choice_read_status(json_object_get(resp->result, "payloadStatus"),
@@ -1131,8 +1235,8 @@ static void on_bodies(void *ctx, el_response_t *resp)
 static void fetch_raw(req_t *req, const uint8_t hash[32], op_fn *next)
 {
     req->resume = next;
-    engine_call(req, EL_ENGINE, "engine_getPayloadBodiesByHashV1",
-                json_pack("[[o]]", el_json_hex(hash, 32)), on_bodies);
+    engine_call_shared(req, EL_ENGINE, "engine_getPayloadBodiesByHashV1",
+                       json_pack("[[o]]", el_json_hex(hash, 32)), on_bodies);
 }
 
 static void get_block_on_block(void *ctx, el_response_t *resp)
@@ -1178,7 +1282,8 @@ static void op_get_block(req_t *req)
     }
     const char *method;
     json_t *params = selector_params(&a->block, a->full_transactions, &method);
-    engine_call(req, EL_RPC, method, params, get_block_on_block);
+    /* a burst of reads of one block makes one call */
+    engine_call_shared(req, EL_RPC, method, params, get_block_on_block);
 }
 
 /* ----------------------------------------------------------- get_payload */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zmq.h>
 
 #include "actor_proc.h"
 #include "clock.h"
@@ -562,37 +563,130 @@ START_TEST(test_killed_client_then_restarted)
 }
 END_TEST
 
-/*  HTTP keep-alive: 200 reads through the actor reuse a handful of TCP
-    connections at most. The block cache is off so that every read reaches
-    the client. */
-/*  Reads beyond --max-queries are refused with OVERLOADED at once, and the
-    ones in flight still complete. */
+/*  The stub's count of calls of one method so far. */
+static int64_t method_calls(const env_t *e, const char *method)
+{
+    json_t *st = stub_proc_stats(e->stub);
+    ck_assert_ptr_nonnull(st);
+    int64_t n = json_integer_value(json_object_get(json_object_get(st, "methods"), method));
+    json_decref(st);
+    return n;
+}
+
+/*  Sends n get_block requests for block numbers base .. base+n-1 (distinct
+    reads: nothing shared) and returns the ids. */
+static void send_numbers(env_t *e, uint64_t base, int n, uint64_t *ids)
+{
+    for (int i = 0; i < n; i++) {
+        proto_get_block_args_t a = {.block = {.kind = PROTO_SEL_NUMBER, .number = base + (uint64_t) i}};
+        ids[i] = peer_send(e->peer, "get_block", &a);
+    }
+}
+
+/*  Reads beyond --max-queries wait their turn; only a read that finds the
+    waiting queue full (--max-query-queue) is refused with OVERLOADED, at
+    once, while the others still complete. */
 START_TEST(test_overloaded)
 {
     env_t e;
-    const char *const stub_flags[] = {"--delay", "eth_getBlockByHash:800", NULL};
-    const char *const actor_flags[] = {"--max-queries", "2", "--block-cache", "0", "--log-level",
-                                       "debug", NULL};
+    const char *const stub_flags[] = {"--delay", "eth_getBlockByNumber:600", NULL};
+    const char *const actor_flags[] = {"--max-queries", "2", "--max-query-queue", "2",
+                                       "--block-cache", "0", "--log-level", "debug",
+                                       "--metrics-listen", "off", NULL};
     env_start_with(&e, "overloaded", stub_flags, actor_flags, NULL, true);
-    uint8_t g[32];
-    genesis_hash(&e, g);
-    proto_get_block_args_t ga = by_hash(g);
-    uint64_t ids[3];
-    for (int i = 0; i < 3; i++)
-        ids[i] = peer_send(e.peer, "get_block", &ga);
-    int ok = 0, overloaded = 0;
-    for (int i = 0; i < 3; i++) {
+    int64_t calls_before = method_calls(&e, "eth_getBlockByNumber");
+    uint64_t ids[5];
+    int64_t t0 = clock_mono_ms();
+    send_numbers(&e, 1000, 5, ids);
+    int not_found = 0, overloaded = 0;
+    for (int i = 0; i < 5; i++) {
         proto_reply_t r;
         ck_assert_int_eq(peer_recv(e.peer, &r, CALL_TIMEOUT_MS), 0);
-        ck_assert(r.has_id && (r.id == ids[0] || r.id == ids[1] || r.id == ids[2]));
-        if (r.ok)
-            ok++;
-        else if (r.error == PROTO_OVERLOADED && r.retryable && r.id == ids[2])
+        ck_assert(r.has_id && !r.ok);
+        if (r.error == PROTO_OVERLOADED) {
+            ck_assert(r.retryable && r.id == ids[4]);
+            ck_assert_int_lt(clock_mono_ms() - t0, 400); /* refused at once */
             overloaded++;
+        } else {
+            ck_assert_msg(r.error == PROTO_BLOCK_NOT_FOUND, "got %s: %s", r.error_code, r.message);
+            not_found++;
+        }
         proto_reply_release(&r);
     }
-    ck_assert_int_eq(ok, 2);
+    ck_assert_int_eq(not_found, 4);
     ck_assert_int_eq(overloaded, 1);
+    /* two rounds of two: the waiting reads went out after the first ones */
+    ck_assert_int_ge(clock_mono_ms() - t0, 1150);
+    /* four reads, and at most one head check of the health timer */
+    int64_t calls = method_calls(&e, "eth_getBlockByNumber") - calls_before;
+    ck_assert_int_ge(calls, 4);
+    ck_assert_int_le(calls, 5);
+    env_stop(&e);
+}
+END_TEST
+
+/*  Identical reads in flight share one execution-client call: 50 requests
+    for one block while the client takes 300 ms make one call, and every
+    request gets the block. */
+START_TEST(test_identical_reads_share_one_call)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--delay", "eth_getBlockByHash:300", NULL};
+    const char *const actor_flags[] = {"--block-cache", "0", "--metrics-listen", "off", NULL};
+    env_start_with(&e, "shared-reads", stub_flags, actor_flags, NULL, true);
+    uint8_t g[32];
+    genesis_hash(&e, g);
+    int64_t calls_before = method_calls(&e, "eth_getBlockByHash");
+    proto_get_block_args_t ga = by_hash(g);
+    for (int i = 0; i < 50; i++)
+        peer_send(e.peer, "get_block", &ga);
+    for (int i = 0; i < 50; i++) {
+        proto_reply_t r;
+        ck_assert_int_eq(peer_recv(e.peer, &r, CALL_TIMEOUT_MS), 0);
+        ck_assert_msg(r.ok, "get_block: %s: %s", r.error_code, r.message ? r.message : "");
+        proto_get_block_result_t b = {0};
+        ck_assert_msg(peer_result(&r, "get_block", &b) == 0, "reply %d", i);
+        ck_assert_mem_eq(b.block.hash, g, 32);
+        proto_free(proto_op_find("get_block")->result, &b);
+        proto_reply_release(&r);
+    }
+    ck_assert_int_eq(method_calls(&e, "eth_getBlockByHash") - calls_before, 1);
+    /* once answered, the next identical read makes its own call */
+    call_ok(e.peer, "get_block", &ga, NULL);
+    ck_assert_int_eq(method_calls(&e, "eth_getBlockByHash") - calls_before, 2);
+    env_stop(&e);
+}
+END_TEST
+
+/*  A bounded pool: with --el-connections 2, twelve distinct reads of 300 ms
+    each go out two at a time over at most two connections, and none is
+    charged its 1 s timeout while it waits for a connection (the last ones
+    wait 1.5 s). */
+START_TEST(test_connection_pool)
+{
+    env_t e;
+    const char *const stub_flags[] = {"--delay", "eth_getBlockByNumber:300", NULL};
+    const char *const actor_flags[] = {"--el-connections", "2", "--block-cache", "0",
+                                       "--metrics-listen", "off", NULL};
+    env_start_with(&e, "pool", stub_flags, actor_flags, NULL, true);
+    int64_t conns_before = stub_proc_stat(e.stub, "connections");
+    uint64_t ids[12];
+    int64_t t0 = clock_mono_ms();
+    send_numbers(&e, 2000, 12, ids);
+    for (int i = 0; i < 12; i++) {
+        proto_reply_t r;
+        ck_assert_int_eq(peer_recv(e.peer, &r, CALL_TIMEOUT_MS), 0);
+        ck_assert_msg(!r.ok && r.error == PROTO_BLOCK_NOT_FOUND, "got %s: %s", r.error_code,
+                      r.message ? r.message : "");
+        proto_reply_release(&r);
+    }
+    int64_t took = clock_mono_ms() - t0;
+    /* stub_proc_stat opens a connection of its own, counted at once */
+    int64_t during = stub_proc_stat(e.stub, "connections") - conns_before - 1;
+    printf("pool: 12 reads of 300 ms over 2 connections took %lld ms, %lld new connections\n",
+           (long long) took, (long long) during);
+    ck_assert_int_ge(took, 1700);
+    ck_assert_msg(during <= 2, "the reads opened %lld connections", (long long) during);
     env_stop(&e);
 }
 END_TEST
@@ -636,6 +730,63 @@ START_TEST(test_sigterm_answers_everything)
 }
 END_TEST
 
+/*  VmRSS of pid in KiB, or -1. */
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/*  Reconnect storms: 6 waves of 1,000 peers connecting at once, each with
+    a ping. Every ping is answered, and once the actor is idle its periodic
+    sweep returns the memory the storm left with the allocator: its resident
+    size comes back to within 16 MiB of what it was before. */
+START_TEST(test_memory_returned_after_reconnect_storm)
+{
+    env_t e;
+    const char *const actor_flags[] = {"--metrics-listen", "off", NULL};
+    env_start_with(&e, "reconnect-storm", NULL, actor_flags, NULL, true);
+    pid_t pid = harness_proc_pid(e.actor);
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, 1100);
+    ck_assert_int_eq(peer_connect_wave(ctx, e.endpoint, 10), 10);
+    long before = rss_kb(pid);
+    long peak = before;
+    for (int w = 0; w < 6; w++) {
+        ck_assert_int_eq(peer_connect_wave(ctx, e.endpoint, 1000), 1000);
+        long now = rss_kb(pid);
+        peak = now > peak ? now : peak;
+    }
+    long idle = rss_kb(pid);
+    int64_t t0 = clock_mono_ms();
+    while (clock_mono_ms() - t0 < 15000 && idle - before > 16 * 1024) {
+        struct timespec ts = {0, 250 * 1000000L};
+        nanosleep(&ts, NULL);
+        idle = rss_kb(pid);
+    }
+    printf("reconnect storm: RSS %ld KiB before, peak %ld, %ld once idle (after %lld ms)\n", before,
+           peak, idle, (long long) (clock_mono_ms() - t0));
+#ifndef ALYS_SANITIZED
+    ck_assert_msg(idle - before <= 16 * 1024, "RSS stayed %ld KiB above its level before the storm",
+                  idle - before);
+#endif
+    call_ok(e.peer, "ping", NULL, NULL); /* and it still serves */
+    zmq_ctx_term(ctx);
+    env_stop(&e);
+}
+END_TEST
+
+/*  HTTP keep-alive: 200 reads through the actor reuse a handful of TCP
+    connections at most. The block cache is off so that every read reaches
+    the client. */
 START_TEST(test_keep_alive)
 {
     env_t e;
@@ -690,6 +841,9 @@ int main(void)
     tcase_add_test(tc, test_killed_client_then_restarted);
     tcase_add_test(tc, test_keep_alive);
     tcase_add_test(tc, test_overloaded);
+    tcase_add_test(tc, test_identical_reads_share_one_call);
+    tcase_add_test(tc, test_connection_pool);
+    tcase_add_test(tc, test_memory_returned_after_reconnect_storm);
     tcase_add_test(tc, test_sigterm_answers_everything);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

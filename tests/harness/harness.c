@@ -373,6 +373,28 @@ done:
     return result;
 }
 
+char *harness_http_get(const char *url, long *status)
+{
+    CURL *c = curl_easy_init();
+    if (!c)
+        return NULL;
+    buffer_t buf = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, buffer_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    *status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) {
+        free(buf.data);
+        return NULL;
+    }
+    return buf.data ? buf.data : strdup("");
+}
+
 json_t *harness_rpc(const char *url, const char *method, json_t *params,
                     const char *jwt_path, char *err, size_t err_len)
 {

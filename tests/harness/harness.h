@@ -52,6 +52,10 @@ int harness_wait_tcp(const char *host, int port, int timeout_ms);
 json_t *harness_rpc(const char *url, const char *method, json_t *params,
                     const char *jwt_path, char *err, size_t err_len);
 
+/*  GET url; returns the body (caller frees; "" when empty) and the HTTP
+    status in *status, or NULL on a transport error. Times out after 5 s. */
+char *harness_http_get(const char *url, long *status);
+
 /* ---- child processes ---------------------------------------------------- */
 
 typedef struct harness_proc_t harness_proc_t;

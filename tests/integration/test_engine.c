@@ -3,7 +3,6 @@
     DEALER peer and through alys-engine-cli. The tests run in order and share
     one chain: later tests build on what earlier ones committed. */
 #include <check.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1057,33 +1056,12 @@ START_TEST(test_caches)
 END_TEST
 
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    char **buf = arg;
-    size_t old = *buf ? strlen(*buf) : 0;
-    char *q = realloc(*buf, old + size * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + old, p, size * n);
-    q[old + size * n] = '\0';
-    *buf = q;
-    return size * n;
-}
-
 static char *http_get(const char *path, long *status)
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s_metrics_port, path);
-    CURL *c = curl_easy_init();
-    char *body = NULL;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_easy_cleanup(c);
-    ck_assert_msg(rc == CURLE_OK, "GET %s: %s", url, curl_easy_strerror(rc));
+    char *body = harness_http_get(url, status);
+    ck_assert_msg(body != NULL, "GET %s failed", url);
     return body;
 }
 

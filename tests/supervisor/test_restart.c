@@ -120,7 +120,7 @@ START_TEST(test_backoff_streak_resets_after_stable_run)
     unsigned streak = 0;
     int64_t delays[6];
     for (int i = 0; i < 6; i++) {
-        unsigned attempt = backoff_attempt(&p, streak, 5);
+        unsigned attempt = backoff_attempt(&p, streak, 5, false);
         delays[i] = backoff_delay_ms(&p, attempt);
         streak = attempt + 1;
     }
@@ -130,9 +130,32 @@ START_TEST(test_backoff_streak_resets_after_stable_run)
     ck_assert_int_eq(delays[3], 400);
     ck_assert_int_eq(delays[4], 800);
     ck_assert_int_eq(delays[5], 1000);
-    ck_assert_uint_eq(backoff_attempt(&p, streak, 9999), streak);
-    ck_assert_uint_eq(backoff_attempt(&p, streak, 10000), 0);
-    ck_assert_uint_eq(backoff_attempt(&p, streak, 123456), 0);
+    ck_assert_uint_eq(backoff_attempt(&p, streak, 9999, false), streak);
+    ck_assert_uint_eq(backoff_attempt(&p, streak, 10000, false), 0);
+    ck_assert_uint_eq(backoff_attempt(&p, streak, 123456, false), 0);
+}
+END_TEST
+
+/*  An instance that came up (answered a ping) and then died is restarted at
+    once however short its run: a storm of kills keeps restarts immediate.
+    Only starts that never come up climb the ladder, and more of them in a
+    row than start_failures is a crash loop. */
+START_TEST(test_backoff_came_up_is_immediate_and_crash_loop)
+{
+    backoff_policy_t p = {.initial_ms = 100, .max_ms = 1000, .stable_ms = 10000,
+                          .start_failures = 5};
+    unsigned streak = 0;
+    for (int i = 0; i < 100; i++) {
+        unsigned attempt = backoff_attempt(&p, streak, 50, true);
+        ck_assert_int_eq(backoff_delay_ms(&p, attempt), 0);
+        streak = attempt + 1;
+    }
+    ck_assert_uint_eq(backoff_attempt(&p, 7, 50, false), 7);
+    ck_assert(!backoff_crash_loop(&p, 0));
+    ck_assert(!backoff_crash_loop(&p, 5));
+    ck_assert(backoff_crash_loop(&p, 6));
+    backoff_policy_t off = {.initial_ms = 100, .max_ms = 1000, .stable_ms = 10000};
+    ck_assert(!backoff_crash_loop(&off, 1000000));
 }
 END_TEST
 
@@ -147,6 +170,7 @@ int main(void)
     tcase_add_test(tc, test_window_configure_keeps_recent);
     tcase_add_test(tc, test_backoff_doubles_and_caps);
     tcase_add_test(tc, test_backoff_streak_resets_after_stable_run);
+    tcase_add_test(tc, test_backoff_came_up_is_immediate_and_crash_loop);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

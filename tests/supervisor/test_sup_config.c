@@ -16,6 +16,7 @@ static const char *s_full =
     "    backoff_initial = 250ms\n"
     "    backoff_max = 8s\n"
     "    stable_after = 1.5s\n"
+    "    start_failures = 9\n"
     "children\n"
     "    geth\n"
     "        program = /usr/bin/geth\n"
@@ -90,6 +91,7 @@ START_TEST(test_parse_full)
     ck_assert_int_eq(c->backoff.initial_ms, 250);
     ck_assert_int_eq(c->backoff.max_ms, 8000);
     ck_assert_int_eq(c->backoff.stable_ms, 1500);
+    ck_assert_uint_eq(c->backoff.start_failures, 9);
     ck_assert_uint_eq(c->n_children, 2);
 
     const child_spec_t *geth = &c->children[0];
@@ -140,6 +142,7 @@ START_TEST(test_defaults)
     ck_assert_int_eq(c->backoff.initial_ms, SUP_DEFAULT_BACKOFF_INITIAL_MS);
     ck_assert_int_eq(c->backoff.max_ms, SUP_DEFAULT_BACKOFF_MAX_MS);
     ck_assert_int_eq(c->backoff.stable_ms, SUP_DEFAULT_STABLE_MS);
+    ck_assert_uint_eq(c->backoff.start_failures, SUP_DEFAULT_START_FAILURES);
     ck_assert_uint_eq(c->children[0].argc, 1);
     ck_assert_int_eq(c->children[0].start_grace_ms, CHILD_DEFAULT_START_GRACE_MS);
     sup_config_destroy(&c);
