@@ -46,8 +46,10 @@ static int lp_call(lp_client_t *c, const char *op, const void *args, proto_reply
     for (int attempt = 0; attempt < 40; attempt++) {
         peer_send_id(c->peer, id, op, args);
         if (s_kill_after_send) {
-            /* the request is on its way or running: its reply dies with the actor */
-            usleep(3000);
+            /* the request is on its way or running: its reply dies with the
+               actor (a fast client such as Geth answers a commit in a few ms,
+               so the kill must come sooner than that) */
+            usleep(200);
             kill(s_kill_after_send, SIGKILL);
             s_kill_after_send = 0;
         }
