@@ -128,6 +128,10 @@ static void build_block(el_node_t *node, int version, size_t expect_txs)
     snprintf(payload_id, sizeof payload_id, "%s", json_string_value(json_object_get(res, "payloadId")));
     json_decref(res);
 
+    /* Geth first seals an empty payload and fills it in the background: a
+       getPayload at once can get the empty one, so give it time to fill */
+    if (expect_txs > 0)
+        usleep(500 * 1000);
     char method[32];
     snprintf(method, sizeof method, "engine_getPayloadV%d", version);
     json_t *built = call_ok(node, true, method, json_pack("[s]", payload_id));
