@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "hex.h"
 #include "peer.h"
+#include "peer_check.h"
 #include "proto.h"
 #include "stub_proc.h"
 
@@ -79,12 +80,7 @@ static void env_stop(env_t *e)
 /*  Calls op and asserts an ok reply, decoding the result into out. */
 static void call_ok(peer_t *peer, const char *op, const void *args, void *out)
 {
-    proto_reply_t r;
-    ck_assert_msg(peer_call(peer, op, args, &r, CALL_TIMEOUT_MS) == 0, "%s: no reply", op);
-    ck_assert_msg(r.ok, "%s failed: %s: %s", op, r.error_code, r.message ? r.message : "");
-    if (out)
-        ck_assert_int_eq(peer_result(&r, op, out), 0);
-    proto_reply_release(&r);
+    peer_call_ok(peer, op, args, out, CALL_TIMEOUT_MS);
 }
 
 /*  Calls op and asserts the error `want` with its retryable flag; returns

@@ -19,6 +19,7 @@
 #include "harness.h"
 #include "hex.h"
 #include "peer.h"
+#include "peer_check.h"
 #include "proto.h"
 
 #define CALL_TIMEOUT_MS 30000
@@ -141,15 +142,10 @@ static json_t *rpc(const char *method, json_t *params)
 /*  Calls op and asserts the reply is ok; decodes the result into out. */
 static void call_ok(peer_t *peer, const char *op, const void *args, void *out)
 {
-    proto_reply_t r;
-    ck_assert_msg(peer_call(peer, op, args, &r, CALL_TIMEOUT_MS) == 0, "%s: no reply", op);
-    ck_assert_msg(r.ok, "%s failed: %s: %s", op, r.error_code, r.message ? r.message : "");
+    peer_call_ok(peer, op, args, out, CALL_TIMEOUT_MS);
     s_ok_build += strcmp(op, "build_block") == 0;
     s_ok_commit += strcmp(op, "commit_block") == 0;
     s_ok_finalize += strcmp(op, "finalize_block") == 0;
-    if (out)
-        ck_assert_int_eq(peer_result(&r, op, out), 0);
-    proto_reply_release(&r);
 }
 
 /*  Calls op and asserts the reply is the error `want`. */

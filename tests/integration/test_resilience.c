@@ -19,6 +19,7 @@
 #include "harness.h"
 #include "hex.h"
 #include "peer.h"
+#include "peer_check.h"
 #include "proto.h"
 
 #define CALL_TIMEOUT_MS 30000
@@ -71,12 +72,7 @@ static harness_proc_t *start_actor(void)
 
 static void call_ok(peer_t *peer, const char *op, const void *args, void *out)
 {
-    proto_reply_t r;
-    ck_assert_msg(peer_call(peer, op, args, &r, CALL_TIMEOUT_MS) == 0, "%s: no reply", op);
-    ck_assert_msg(r.ok, "%s failed: %s: %s", op, r.error_code, r.message ? r.message : "");
-    if (out)
-        ck_assert_int_eq(peer_result(&r, op, out), 0);
-    proto_reply_release(&r);
+    peer_call_ok(peer, op, args, out, CALL_TIMEOUT_MS);
 }
 
 /*  Calls op and expects an error reply; returns its code. */
