@@ -37,6 +37,17 @@ void op_get_payload(req_t *req);
 
 /* ------------------------------------------------------------ shared */
 
+static inline fc_t *ops_fc(req_t *req) { return engine_fc(req->engine); }
+static inline const fork_choice_t *ops_view(req_t *req) { return fc_get(engine_fc(req->engine)); }
+
+/*  A client that restarted may answer SYNCING for a head it had imported:
+    EthereumJS does for a head that a reorg made canonical before its
+    restart, though that block is still its latest. When the head is a block
+    this actor built and still holds, it goes to the client again
+    (newPayload) and `retry` runs once it is VALID; once per request. Returns
+    true when that started (the request continues there). */
+bool ops_reimport_head(req_t *req, json_t *status, const uint8_t head[32], op_fn *retry);
+
 extern const uint8_t ops_zero32[32];
 
 /*  A block selector as the client's JSON-RPC takes it. `pending` means
