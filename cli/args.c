@@ -2,28 +2,15 @@
 #include "args.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "convert.h"
+#include "errfmt.h"
 
 /*  A JSON argument larger than this is surely a mistake (the actor's frame
     limit is 4 MiB of msgpack, which is about half the size of its JSON). */
 #define ARGS_MAX_JSON (64u * 1024 * 1024)
-
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 const proto_field_t *args_field(const proto_op_t *op, const char *key)
 {
@@ -54,19 +41,19 @@ static char *read_stream(FILE *f, const char *name, size_t *len_out, char *err, 
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     if (!buf) {
-        fail(err, err_len, "out of memory");
+        errfmt(err, err_len, "out of memory");
         return NULL;
     }
     for (;;) {
         if (len + 1 >= cap) {
             if (cap >= ARGS_MAX_JSON) {
-                fail(err, err_len, "%s: larger than %u bytes", name, ARGS_MAX_JSON);
+                errfmt(err, err_len, "%s: larger than %u bytes", name, ARGS_MAX_JSON);
                 free(buf);
                 return NULL;
             }
             char *bigger = realloc(buf, cap * 2);
             if (!bigger) {
-                fail(err, err_len, "out of memory");
+                errfmt(err, err_len, "out of memory");
                 free(buf);
                 return NULL;
             }
@@ -77,7 +64,7 @@ static char *read_stream(FILE *f, const char *name, size_t *len_out, char *err, 
         len += n;
         if (n == 0) {
             if (ferror(f)) {
-                fail(err, err_len, "%s: read error", name);
+                errfmt(err, err_len, "%s: read error", name);
                 free(buf);
                 return NULL;
             }
@@ -98,25 +85,25 @@ static char *json_source(const char *value, FILE *in, bool *stdin_used, size_t *
         *len = strlen(value);
         char *copy = strdup(value);
         if (!copy)
-            fail(err, err_len, "out of memory");
+            errfmt(err, err_len, "out of memory");
         return copy;
     }
     const char *path = value + 1;
     if (strcmp(path, "-") == 0) {
         if (*stdin_used) {
-            fail(err, err_len, "only one value can be read from standard input (@-)");
+            errfmt(err, err_len, "only one value can be read from standard input (@-)");
             return NULL;
         }
         *stdin_used = true;
         return read_stream(in, "standard input", len, err, err_len);
     }
     if (!*path) {
-        fail(err, err_len, "'@' needs a file name (or @- for standard input)");
+        errfmt(err, err_len, "'@' needs a file name (or @- for standard input)");
         return NULL;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fail(err, err_len, "cannot open %s: %s", path, strerror(errno));
+        errfmt(err, err_len, "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     char *text = read_stream(f, path, len, err, err_len);
@@ -163,21 +150,21 @@ static int pack_withdrawals_shorthand(const char *key, const char *value, msgpac
     for (size_t i = 0; i < n; i++) {
         char *item = nth_item(value, i);
         if (!item)
-            return fail(err, err_len, "out of memory");
+            return errfmt(err, err_len, "out of memory");
         char why[256];
         uint8_t address[20];
         uint64_t amount;
         char *colon = strchr(item, ':');
         int rc = 0;
         if (!colon) {
-            rc = fail(err, err_len, "%s[%zu]: '%s' is not ADDRESS:AMOUNT (0x + 40 hex, a colon, "
-                      "gwei)", key, i, item);
+            rc = errfmt(err, err_len, "%s[%zu]: '%s' is not ADDRESS:AMOUNT (0x + 40 hex, a colon, "
+                        "gwei)", key, i, item);
         } else {
             *colon = '\0';
             if (convert_parse_fixed(item, address, 20, "a 20-byte address", why, sizeof why) != 0)
-                rc = fail(err, err_len, "%s[%zu].address: %s", key, i, why);
+                rc = errfmt(err, err_len, "%s[%zu].address: %s", key, i, why);
             else if (convert_parse_quantity(colon + 1, &amount, why, sizeof why) != 0)
-                rc = fail(err, err_len, "%s[%zu].amount: %s", key, i, why);
+                rc = errfmt(err, err_len, "%s[%zu].amount: %s", key, i, why);
         }
         free(item);
         if (rc != 0)
@@ -200,12 +187,12 @@ static int pack_scalar_list(const char *key, proto_ftype_t type, const char *val
     for (size_t i = 0; i < n; i++) {
         char *item = nth_item(value, i);
         if (!item)
-            return fail(err, err_len, "out of memory");
+            return errfmt(err, err_len, "out of memory");
         char why[256];
         int rc = convert_scalar(type, item, pk, why, sizeof why);
         free(item);
         if (rc != 0)
-            return fail(err, err_len, "%s[%zu]: %s", key, i, why);
+            return errfmt(err, err_len, "%s[%zu]: %s", key, i, why);
     }
     return 0;
 }
@@ -217,11 +204,11 @@ static int pack_json_value(const char *key, const char *value, FILE *in, bool *s
     size_t len;
     char *text = json_source(value, in, stdin_used, &len, why, sizeof why);
     if (!text)
-        return fail(err, err_len, "%s: %s", key, why);
+        return errfmt(err, err_len, "%s: %s", key, why);
     int rc = convert_json_to_msgpack(text, len, pk, why, sizeof why);
     free(text);
     if (rc != 0)
-        return fail(err, err_len, "%s: %s (give JSON text, @FILE or @-)", key, why);
+        return errfmt(err, err_len, "%s: %s (give JSON text, @FILE or @-)", key, why);
     return 0;
 }
 
@@ -231,7 +218,7 @@ static int pack_value(const proto_field_t *f, const char *value, FILE *in, bool 
     if (convert_is_scalar(f->type)) {
         char why[256];
         if (convert_scalar(f->type, value, pk, why, sizeof why) != 0)
-            return fail(err, err_len, "%s: %s", f->key, why);
+            return errfmt(err, err_len, "%s: %s", f->key, why);
         return 0;
     }
     if (f->type == PF_ARRAY && !looks_like_json(value)) {
@@ -247,7 +234,7 @@ int args_pack(const proto_op_t *op, int argc, char *const argv[], FILE *in,
               msgpack_packer *pk, char *err, size_t err_len)
 {
     if (!op->args && argc > 0)
-        return fail(err, err_len, "%s takes no arguments", op->name);
+        return errfmt(err, err_len, "%s takes no arguments", op->name);
     char keys[512];
     list_keys(op, keys, sizeof keys);
     /*  Check every key before packing anything, so that the first error
@@ -256,16 +243,16 @@ int args_pack(const proto_op_t *op, int argc, char *const argv[], FILE *in,
         char key[64];
         const char *eq = strchr(argv[i], '=');
         if (!eq || eq == argv[i])
-            return fail(err, err_len, "expected key=value, got '%s' (%s takes: %s)", argv[i],
-                        op->name, keys);
+            return errfmt(err, err_len, "expected key=value, got '%s' (%s takes: %s)", argv[i],
+                          op->name, keys);
         size_t klen = (size_t) (eq - argv[i]);
         snprintf(key, sizeof key, "%.*s", (int) klen, argv[i]);
         if (klen >= sizeof key || !args_field(op, key))
-            return fail(err, err_len, "unknown key '%s' for %s; valid keys: %s", key, op->name,
-                        keys);
+            return errfmt(err, err_len, "unknown key '%s' for %s; valid keys: %s", key, op->name,
+                          keys);
         for (int j = 0; j < i; j++)
             if (strncmp(argv[j], argv[i], klen + 1) == 0)
-                return fail(err, err_len, "%s given twice", key);
+                return errfmt(err, err_len, "%s given twice", key);
     }
     msgpack_pack_map(pk, (size_t) argc);
     bool stdin_used = false;
@@ -287,16 +274,16 @@ int args_validate(const proto_op_t *op, const uint8_t *buf, size_t len, char *er
     char why[PROTO_ERR_LEN];
     proto_frame_t *frame = proto_frame_parse(buf, len, PROTO_MAX_FRAME_DEFAULT, why, sizeof why);
     if (!frame)
-        return fail(err, err_len, "arguments: %s", why);
+        return errfmt(err, err_len, "arguments: %s", why);
     int rc = 0;
     if (op->args) {
         void *obj = calloc(1, op->args->size);
         if (!obj) {
             proto_frame_destroy(&frame);
-            return fail(err, err_len, "out of memory");
+            return errfmt(err, err_len, "out of memory");
         }
         if (proto_decode(op->args, proto_frame_root(frame), obj, why, sizeof why) != 0)
-            rc = fail(err, err_len, "%s: %s", op->name, why);
+            rc = errfmt(err, err_len, "%s: %s", op->name, why);
         else
             proto_free(op->args, obj);
         free(obj);
@@ -317,7 +304,7 @@ int args_build_request(const proto_op_t *op, uint64_t id, int argc, char *const 
             rc = args_validate(op, (const uint8_t *) args.sbuf.data, args.sbuf.size, err,
                                err_len);
     } else if (argc > 0) {
-        rc = fail(err, err_len, "%s takes no arguments", op->name);
+        rc = errfmt(err, err_len, "%s takes no arguments", op->name);
     }
     if (rc == 0) {
         proto_writer_reset(w);
@@ -325,8 +312,8 @@ int args_build_request(const proto_op_t *op, uint64_t id, int argc, char *const 
         if (op->args)
             msgpack_sbuffer_write(&w->sbuf, args.sbuf.data, args.sbuf.size);
         if (w->sbuf.size > PROTO_MAX_FRAME_DEFAULT)
-            rc = fail(err, err_len, "the request is %zu bytes, over the actor's %u byte limit",
-                      w->sbuf.size, PROTO_MAX_FRAME_DEFAULT);
+            rc = errfmt(err, err_len, "the request is %zu bytes, over the actor's %u byte limit",
+                        w->sbuf.size, PROTO_MAX_FRAME_DEFAULT);
     }
     proto_writer_release(&args);
     return rc;

@@ -4,143 +4,68 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "errfmt.h"
 #include "hex.h"
-
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static bool has_hex_prefix(const char *text)
-{
-    return text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
-}
-
-static bool all_hex(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (nibble(p[i]) < 0)
-            return false;
-    return true;
-}
-
-static bool all_decimal(const char *p)
-{
-    if (!*p)
-        return false;
-    for (; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    return true;
-}
 
 /* ------------------------------------------------------------ scalar text */
 
-/*  One parser for unsigned numbers up to 256 bits: decimal or 0x hex, into
-    32 big-endian bytes, refused when it needs more than `bytes` bytes.
-    `what` names the kind in messages. */
-static int parse_unsigned(const char *text, uint8_t v[32], size_t bytes, const char *what,
+/*  Words the number parser's verdict for an operator: `what` names the kind,
+    `bits` its width. Returns 0 for HEX_OK, else -1 with err filled. */
+static int number_verdict(hex_err_t rc, const char *text, const char *what, size_t bits,
                           char *err, size_t err_len)
 {
-    if (!text || !*text)
-        return fail(err, err_len, "expected a %s (decimal or 0x hex), got nothing", what);
-    if (text[0] == '-')
-        return fail(err, err_len, "'%s' is negative; a %s is 0 or more", text, what);
-    memset(v, 0, 32);
-    if (has_hex_prefix(text)) {
-        const char *p = text + 2;
-        size_t n = strlen(p);
-        if (n == 0 || !all_hex(p, n))
-            return fail(err, err_len, "'%s' is not a 0x hex %s", text, what);
-        while (n > 1 && *p == '0') {
-            p++;
-            n--;
-        }
-        if (n > 64)
-            return fail(err, err_len, "'%s' does not fit in %zu bits", text, 8 * bytes);
-        for (size_t i = 0; i < n; i++) {
-            int d = nibble(p[n - 1 - i]);
-            v[31 - i / 2] |= (uint8_t) (i % 2 ? d << 4 : d);
-        }
-    } else {
-        if (!all_decimal(text))
-            return fail(err, err_len, "'%s' is not a %s (decimal or 0x hex)", text, what);
-        for (const char *p = text; *p; p++) {
-            unsigned carry = (unsigned) (*p - '0');
-            for (int i = 31; i >= 0; i--) {
-                unsigned x = v[i] * 10u + carry;
-                v[i] = (uint8_t) (x & 0xff);
-                carry = x >> 8;
-            }
-            if (carry)
-                return fail(err, err_len, "'%s' does not fit in %zu bits", text, 8 * bytes);
-        }
+    switch (rc) {
+    case HEX_OK:
+        return 0;
+    case HEX_ERR_EMPTY:
+        return errfmt(err, err_len, "expected a %s (decimal or 0x hex), got nothing", what);
+    case HEX_ERR_SIZE:
+        return errfmt(err, err_len, "'%s' does not fit in %zu bits", text, bits);
+    default:
+        if (text[0] == '-')
+            return errfmt(err, err_len, "'%s' is negative; a %s is 0 or more", text, what);
+        if (hex_has_prefix(text))
+            return errfmt(err, err_len, "'%s' is not a 0x hex %s", text, what);
+        return errfmt(err, err_len, "'%s' is not a %s (decimal or 0x hex)", text, what);
     }
-    for (size_t i = 0; i < 32 - bytes; i++)
-        if (v[i])
-            return fail(err, err_len, "'%s' does not fit in %zu bits", text, 8 * bytes);
-    return 0;
 }
 
 int convert_parse_quantity(const char *text, uint64_t *out, char *err, size_t err_len)
 {
-    uint8_t v[32];
-    if (parse_unsigned(text, v, 8, "quantity", err, err_len) != 0)
-        return -1;
-    uint64_t x = 0;
-    for (int i = 24; i < 32; i++)
-        x = x << 8 | v[i];
-    *out = x;
-    return 0;
+    return number_verdict(hex_u64_parse(text, HEX_DECIMAL, out), text, "quantity", 64, err,
+                          err_len);
 }
 
 int convert_parse_u256(const char *text, uint8_t out[32], char *err, size_t err_len)
 {
-    uint8_t v[32];
-    if (parse_unsigned(text, v, 32, "U256", err, err_len) != 0)
-        return -1;
-    memcpy(out, v, 32);
-    return 0;
+    return number_verdict(hex_uint_parse(text, HEX_DECIMAL, out, 32), text, "U256", 256, err,
+                          err_len);
 }
 
 int convert_parse_fixed(const char *text, uint8_t *out, size_t n, const char *what, char *err,
                         size_t err_len)
 {
-    if (!text || !has_hex_prefix(text))
-        return fail(err, err_len, "expected %s: 0x and %zu hex digits", what, 2 * n);
-    const char *p = text + 2;
-    size_t digits = strlen(p);
-    if (!all_hex(p, digits))
-        return fail(err, err_len, "'%s' is not hex; expected %s (0x and %zu hex digits)", text,
-                    what, 2 * n);
-    if (digits % 2)
-        return fail(err, err_len, "odd number of hex digits; expected %s (0x and %zu hex digits)",
-                    what, 2 * n);
-    if (digits != 2 * n)
-        return fail(err, err_len, "got %zu byte%s; expected %s (0x and %zu hex digits)",
-                    digits / 2, digits == 2 ? "" : "s", what, 2 * n);
-    return hex_decode(text, out, n) == (long) n ? 0 : fail(err, err_len, "bad hex");
+    switch (hex_bytes_parse(text, text ? strlen(text) : 0, HEX_PREFIX | HEX_EXACT, out, n, NULL)) {
+    case HEX_OK:
+        return 0;
+    case HEX_ERR_DIGIT:
+        return errfmt(err, err_len, "'%s' is not hex; expected %s (0x and %zu hex digits)", text,
+                      what, 2 * n);
+    case HEX_ERR_ODD:
+        return errfmt(err, err_len,
+                      "odd number of hex digits; expected %s (0x and %zu hex digits)", what, 2 * n);
+    case HEX_ERR_SIZE: {
+        size_t digits = strlen(text) - 2;
+        return errfmt(err, err_len, "got %zu byte%s; expected %s (0x and %zu hex digits)",
+                      digits / 2, digits == 2 ? "" : "s", what, 2 * n);
+    }
+    default:
+        return errfmt(err, err_len, "expected %s: 0x and %zu hex digits", what, 2 * n);
+    }
 }
 
 bool convert_is_scalar(proto_ftype_t type)
@@ -197,18 +122,21 @@ int convert_scalar(proto_ftype_t type, const char *text, msgpack_packer *pk, cha
         else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
             msgpack_pack_false(pk);
         else
-            return fail(err, err_len, "'%s' is not a bool (true, false, 1, 0)", text);
+            return errfmt(err, err_len, "'%s' is not a bool (true, false, 1, 0)", text);
         return 0;
     case PF_STR:
         proto_pack_str(pk, text);
         return 0;
     case PF_DATA: {
-        if (!has_hex_prefix(text) || !all_hex(text + 2, strlen(text + 2)))
-            return fail(err, err_len, "expected bytes as 0x hex");
+        hex_err_t rc = hex_bytes_parse(text, strlen(text), HEX_PREFIX, NULL, SIZE_MAX, NULL);
+        if (rc == HEX_ERR_ODD)
+            return errfmt(err, err_len, "odd number of hex digits; expected bytes as 0x hex");
+        if (rc != HEX_OK)
+            return errfmt(err, err_len, "expected bytes as 0x hex");
         uint8_t *data;
         size_t len;
         if (hex_decode_alloc(text, &data, &len) != 0)
-            return fail(err, err_len, "odd number of hex digits; expected bytes as 0x hex");
+            return errfmt(err, err_len, "out of memory");
         proto_pack_bin(pk, data, len);
         free(data);
         return 0;
@@ -216,7 +144,7 @@ int convert_scalar(proto_ftype_t type, const char *text, msgpack_packer *pk, cha
     case PF_SELECTOR: {
         proto_selector_t sel;
         if (proto_selector_parse(text, &sel) != 0)
-            return fail(err, err_len,
+            return errfmt(err, err_len,
                         "'%s' is not a block: use a tag (latest, pending, earliest, safe, "
                         "finalized), a number, or a 0x block hash of 32 bytes",
                         text);
@@ -224,17 +152,11 @@ int convert_scalar(proto_ftype_t type, const char *text, msgpack_packer *pk, cha
         return 0;
     }
     default:
-        return fail(err, err_len, "this field takes JSON, not a single value");
+        return errfmt(err, err_len, "this field takes JSON, not a single value");
     }
 }
 
 /* ---------------------------------------------------------- JSON to msgpack */
-
-/*  "0x" and an even number of hex digits: the generic rule's bin. */
-static bool is_hex_bytes(const char *s, size_t n)
-{
-    return n >= 2 && has_hex_prefix(s) && (n - 2) % 2 == 0 && all_hex(s + 2, n - 2);
-}
 
 static int pack_json(const json_t *j, msgpack_packer *pk, char *err, size_t err_len)
 {
@@ -262,12 +184,13 @@ static int pack_json(const json_t *j, msgpack_packer *pk, char *err, size_t err_
     case JSON_STRING: {
         const char *s = json_string_value(j);
         size_t n = json_string_length(j);
-        if (is_hex_bytes(s, n)) {
-            size_t len = (n - 2) / 2;
+        size_t len;
+        /* "0x" and an even number of hex digits: the generic rule's bin */
+        if (hex_bytes_parse(s, n, HEX_PREFIX, NULL, SIZE_MAX, &len) == HEX_OK) {
             uint8_t *data = malloc(len ? len : 1);
             if (!data)
-                return fail(err, err_len, "out of memory");
-            hex_decode(s, data, len);
+                return errfmt(err, err_len, "out of memory");
+            hex_bytes_parse(s, n, HEX_PREFIX, data, len, NULL);
             proto_pack_bin(pk, data, len);
             free(data);
         } else {
@@ -291,7 +214,7 @@ static int pack_json(const json_t *j, msgpack_packer *pk, char *err, size_t err_
     case JSON_FALSE: msgpack_pack_false(pk); return 0;
     case JSON_NULL: msgpack_pack_nil(pk); return 0;
     default:
-        return fail(err, err_len, "unsupported JSON value");
+        return errfmt(err, err_len, "unsupported JSON value");
     }
 }
 
@@ -301,7 +224,7 @@ int convert_json_to_msgpack(const char *text, size_t len, msgpack_packer *pk, ch
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return fail(err, err_len, "bad JSON at line %d column %d: %s", jerr.line, jerr.column,
+        return errfmt(err, err_len, "bad JSON at line %d column %d: %s", jerr.line, jerr.column,
                     jerr.text);
     int rc = pack_json(root, pk, err, err_len);
     json_decref(root);

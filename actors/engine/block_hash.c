@@ -1,14 +1,13 @@
 /*  block_hash: see block_hash.h. */
 #include "block_hash.h"
 
+#include "errfmt.h"
 #include "hex.h"
 #include "keccak.h"
 #include "rlp.h"
 #include "trie.h"
 
 #include <nettle/sha2.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,20 +17,6 @@ const uint8_t block_empty_ommers_hash[32] = {
 };
 
 #define MAX_EXTRA_DATA 32
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-{
-    if (why && why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static const block_hash_extra_t s_shanghai = { .fork = BLOCK_FORK_SHANGHAI };
 
@@ -86,11 +71,11 @@ int block_requests_hash(const proto_data_t *requests, size_t n, uint8_t out[32],
     sha256_init(&outer);
     for (size_t i = 0; i < n; i++) {
         if (requests[i].len < 2)
-            return fail(why, why_len, "executionRequests[%zu] has no request data", i);
+            return errfmt(why, why_len, "executionRequests[%zu] has no request data", i);
         if (i > 0 && requests[i].data[0] <= requests[i - 1].data[0])
-            return fail(why, why_len, "executionRequests[%zu]: type 0x%02x after 0x%02x "
-                        "(types must be strictly ascending)", i, requests[i].data[0],
-                        requests[i - 1].data[0]);
+            return errfmt(why, why_len, "executionRequests[%zu]: type 0x%02x after 0x%02x "
+                          "(types must be strictly ascending)", i, requests[i].data[0],
+                          requests[i - 1].data[0]);
         struct sha256_ctx inner;
         uint8_t digest[SHA256_DIGEST_SIZE];
         sha256_init(&inner);
@@ -108,22 +93,23 @@ static int encode_header(const proto_payload_t *p, const block_hash_extra_t *ext
 {
     static const uint8_t zero_nonce[8] = { 0 };
     if (extra->fork < BLOCK_FORK_SHANGHAI || extra->fork > BLOCK_FORK_PRAGUE)
-        return fail(why, why_len, "unknown fork %d", extra->fork);
+        return errfmt(why, why_len, "unknown fork %d", extra->fork);
     bool cancun = extra->fork >= BLOCK_FORK_CANCUN;
     bool prague = extra->fork >= BLOCK_FORK_PRAGUE;
     if (p->has_blob_gas_used != cancun || p->has_excess_blob_gas != cancun)
-        return fail(why, why_len, cancun ? "blobGasUsed and excessBlobGas are required from Cancun on"
-                                         : "blobGasUsed and excessBlobGas are not allowed before Cancun");
+        return errfmt(why, why_len,
+                      cancun ? "blobGasUsed and excessBlobGas are required from Cancun on"
+                             : "blobGasUsed and excessBlobGas are not allowed before Cancun");
     if (p->extra_data.len > MAX_EXTRA_DATA)
-        return fail(why, why_len, "extraData is %zu bytes, at most %d allowed",
-                    p->extra_data.len, MAX_EXTRA_DATA);
+        return errfmt(why, why_len, "extraData is %zu bytes, at most %d allowed",
+                      p->extra_data.len, MAX_EXTRA_DATA);
     for (size_t i = 0; i < p->n_transactions; i++)
         if (p->transactions[i].len == 0)
-            return fail(why, why_len, "transactions[%zu] is empty", i);
+            return errfmt(why, why_len, "transactions[%zu] is empty", i);
 
     uint8_t tx_root[32], withdrawals_root[32], requests_hash[32];
     if (block_transactions_root(p, tx_root) < 0 || block_withdrawals_root(p, withdrawals_root) < 0)
-        return fail(why, why_len, "out of memory");
+        return errfmt(why, why_len, "out of memory");
     if (prague) {
         if (extra->has_requests_hash)
             memcpy(requests_hash, extra->requests_hash, 32);
@@ -158,7 +144,7 @@ static int encode_header(const proto_payload_t *p, const block_hash_extra_t *ext
     if (prague)
         rlp_put_bytes(enc, requests_hash, 32);
     rlp_list_end(enc, mark);
-    return rlp_ok(enc) ? 0 : fail(why, why_len, "out of memory");
+    return rlp_ok(enc) ? 0 : errfmt(why, why_len, "out of memory");
 }
 
 static int compute(const proto_payload_t *p, const block_hash_extra_t *extra, uint8_t out[32],
@@ -166,7 +152,7 @@ static int compute(const proto_payload_t *p, const block_hash_extra_t *extra, ui
 {
     rlp_t *enc = rlp_new();
     if (!enc)
-        return fail(why, why_len, "out of memory");
+        return errfmt(why, why_len, "out of memory");
     int rc = encode_header(p, extra ? extra : &s_shanghai, enc, why, why_len);
     if (rc == 0)
         keccak256(rlp_data(enc), rlp_len(enc), out);
@@ -188,33 +174,34 @@ int block_hash_verify(const proto_payload_t *p, const block_hash_extra_t *extra,
     if (memcmp(computed, p->block_hash, 32) == 0)
         return 0;
     char claimed_hex[67], computed_hex[67];
-    return fail(why, why_len, "block hash mismatch: payload says %s, computed %s",
-                hex_encode(p->block_hash, 32, claimed_hex), hex_encode(computed, 32, computed_hex));
+    return errfmt(why, why_len, "block hash mismatch: payload says %s, computed %s",
+                  hex_encode(p->block_hash, 32, claimed_hex),
+                  hex_encode(computed, 32, computed_hex));
 }
 
 int payload_check_fields(const proto_payload_t *p, int fork, uint64_t parent_timestamp,
                          char *why, size_t why_len)
 {
     if (fork < BLOCK_FORK_SHANGHAI || fork > BLOCK_FORK_PRAGUE)
-        return fail(why, why_len, "unknown fork %d", fork);
+        return errfmt(why, why_len, "unknown fork %d", fork);
     if (p->gas_used > p->gas_limit)
-        return fail(why, why_len, "gasUsed %llu exceeds gasLimit %llu",
-                    (unsigned long long) p->gas_used, (unsigned long long) p->gas_limit);
+        return errfmt(why, why_len, "gasUsed %llu exceeds gasLimit %llu",
+                      (unsigned long long) p->gas_used, (unsigned long long) p->gas_limit);
     if (p->extra_data.len > MAX_EXTRA_DATA)
-        return fail(why, why_len, "extraData is %zu bytes, at most %d allowed",
-                    p->extra_data.len, MAX_EXTRA_DATA);
+        return errfmt(why, why_len, "extraData is %zu bytes, at most %d allowed",
+                      p->extra_data.len, MAX_EXTRA_DATA);
     if (parent_timestamp && p->timestamp <= parent_timestamp)
-        return fail(why, why_len, "timestamp %llu is not after the parent's %llu",
-                    (unsigned long long) p->timestamp, (unsigned long long) parent_timestamp);
+        return errfmt(why, why_len, "timestamp %llu is not after the parent's %llu",
+                      (unsigned long long) p->timestamp, (unsigned long long) parent_timestamp);
     for (size_t i = 0; i < p->n_transactions; i++)
         if (p->transactions[i].len == 0)
-            return fail(why, why_len, "transactions[%zu] is empty", i);
+            return errfmt(why, why_len, "transactions[%zu] is empty", i);
     bool cancun = fork >= BLOCK_FORK_CANCUN;
     if (p->has_blob_gas_used != cancun)
-        return fail(why, why_len, cancun ? "blobGasUsed is missing (required from Cancun on)"
-                                         : "blobGasUsed is not allowed before Cancun");
+        return errfmt(why, why_len, cancun ? "blobGasUsed is missing (required from Cancun on)"
+                                           : "blobGasUsed is not allowed before Cancun");
     if (p->has_excess_blob_gas != cancun)
-        return fail(why, why_len, cancun ? "excessBlobGas is missing (required from Cancun on)"
-                                         : "excessBlobGas is not allowed before Cancun");
+        return errfmt(why, why_len, cancun ? "excessBlobGas is missing (required from Cancun on)"
+                                           : "excessBlobGas is not allowed before Cancun");
     return 0;
 }

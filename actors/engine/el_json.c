@@ -6,50 +6,17 @@
 
 #include "hex.h"
 
-static int nib(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/*  A quantity of at most `bytes` bytes into big-endian out[bytes]. */
-static int parse_qty(const char *s, uint8_t *out, size_t bytes)
-{
-    if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2])
-        return -1;
-    s += 2;
-    while (s[0] == '0' && s[1])
-        s++;
-    size_t n = strlen(s);
-    if (n > 2 * bytes)
-        return -1;
-    memset(out, 0, bytes);
-    for (size_t i = 0; i < n; i++) {
-        int d = nib(s[n - 1 - i]);
-        if (d < 0)
-            return -1;
-        out[bytes - 1 - i / 2] |= (uint8_t) (i % 2 ? d << 4 : d);
-    }
-    return 0;
-}
-
+/*  Quantities in an execution client's answers: "0x" required, leading
+    zeros tolerated (reading an answer, the actor accepts what it can
+    understand), at most the field's width. */
 int el_json_quantity(json_t *v, uint64_t *out)
 {
-    uint8_t b[8];
-    if (parse_qty(json_string_value(v), b, 8) != 0)
-        return -1;
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++)
-        x = x << 8 | b[i];
-    *out = x;
-    return 0;
+    return hex_u64_parse(json_string_value(v), 0, out) == HEX_OK ? 0 : -1;
 }
 
 int el_json_u256(json_t *v, uint8_t out[32])
 {
-    return parse_qty(json_string_value(v), out, 32);
+    return hex_uint_parse(json_string_value(v), 0, out, 32) == HEX_OK ? 0 : -1;
 }
 
 int el_json_fixed(json_t *v, uint8_t *out, size_t n)
@@ -90,7 +57,7 @@ static int decode_scalar(proto_ftype_t type, const proto_field_t *f, json_t *v, 
     case PF_BLOOM:
         return el_json_fixed(v, dst, 256) ? bad(err, err_len, path, "a 256-byte hex bloom") : 0;
     case PF_U256:
-        return parse_qty(json_string_value(v), dst, 32) ? bad(err, err_len, path, "a 256-bit quantity") : 0;
+        return el_json_u256(v, dst) ? bad(err, err_len, path, "a 256-bit quantity") : 0;
     case PF_QUANTITY:
         return el_json_quantity(v, dst) ? bad(err, err_len, path, "a 64-bit hex quantity") : 0;
     case PF_BOOL:
