@@ -245,7 +245,15 @@ static void run_calls(size_t max_response, size_t max_buffered, int calls, outco
     (void) id;
     zloop_start(loop);
     ck_assert_int_eq(o->done, calls);
-    ck_assert_uint_eq(el_client_in_flight(el), 0);
+    /* every call went out, and each failure was counted once */
+    el_client_stats_t st;
+    el_client_stats(el, &st);
+    ck_assert_uint_eq(st.calls, (uint64_t) calls);
+    uint64_t failed = 0;
+    for (int i = 0; i < calls; i++)
+        failed += o->err[i] != PROTO_OK;
+    ck_assert_uint_eq(st.failures, failed);
+    ck_assert_uint_eq(el_client_waiting(el), 0);
     el_client_destroy(&el);
     zloop_destroy(&loop);
 }
