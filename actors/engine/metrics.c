@@ -133,6 +133,32 @@ void metrics_observe(metrics_t *self, const char *name, const char *labels, doub
     metric_series_observe(series(self, name, labels), value);
 }
 
+int metrics_label(char *buf, size_t len, const char *name, const char *value)
+{
+    size_t used = 0;
+    int n = snprintf(buf, len, "%s=\"", name);
+    if (n < 0 || (size_t) n >= len)
+        goto too_long;
+    used = (size_t) n;
+    for (const char *p = value; *p; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
+        size_t need = esc ? 2 : 1;
+        if (used + need + 2 > len) /* room for the closing quote and NUL */
+            goto too_long;
+        if (esc)
+            memcpy(buf + used, esc, 2);
+        else
+            buf[used] = *p;
+        used += need;
+    }
+    memcpy(buf + used, "\"", 2);
+    return 0;
+too_long:
+    if (len)
+        buf[0] = '\0';
+    return -1;
+}
+
 /* ----------------------------------------------------------- rendering */
 
 typedef struct {
@@ -175,6 +201,19 @@ static void put_value(sbuf_t *b, double v)
         put(b, "%.9g", v);
 }
 
+/*  HELP text with backslash and newline escaped, as the format asks. */
+static void put_help(sbuf_t *b, const char *help)
+{
+    for (const char *p = help; *p;) {
+        size_t run = strcspn(p, "\\\n");
+        if (run)
+            put(b, "%.*s", (int) run, p);
+        p += run;
+        if (*p)
+            put(b, "%s", *p++ == '\\' ? "\\\\" : "\\n");
+    }
+}
+
 /*  name{labels,extra} with the right commas for empty parts. */
 static void put_name(sbuf_t *b, const char *name, const char *suffix, const char *labels,
                      const char *extra)
@@ -193,7 +232,9 @@ char *metrics_render(metrics_t *self)
     static const char *const types[] = {"counter", "gauge", "histogram"};
     family_t *f;
     DL_FOREACH(self->ordered, f) {
-        put(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, types[f->type]);
+        put(&b, "# HELP %s ", f->name);
+        put_help(&b, f->help);
+        put(&b, "\n# TYPE %s %s\n", f->name, types[f->type]);
         series_t *s;
         DL_FOREACH(f->ordered, s) {
             if (f->type != METRIC_HISTOGRAM) {
