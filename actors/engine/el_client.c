@@ -44,7 +44,8 @@ struct el_call {
     int timeout_ms;
     el_endpoint_t endpoint;
     char method[64];
-    bool urgent;      /* a fork-choice call: waits ahead of reads */
+    bool urgent;      /* block production (forkchoiceUpdated, newPayload,
+                         getPayload): waits ahead of reads */
     el_call_t *prev, *next; /* in flight, or waiting for a connection */
 };
 
@@ -61,12 +62,12 @@ struct el_client {
     uint64_t next_id;
     el_call_t *calls; /* in flight (utlist DL) */
     /*  The connection pool: at most max_conns transfers (so connections) per
-        endpoint at once; further calls wait here in FIFO order, fork-choice
+        endpoint at once; further calls wait here in FIFO order, urgent
         calls ahead of reads, and their timeout starts when they go out. */
     size_t max_conns;
     size_t active[2];
     el_call_t *waiting[2];     /* utlist DL, next out first */
-    el_call_t *urgent_last[2]; /* the last fork-choice call in waiting[] */
+    el_call_t *urgent_last[2]; /* the last urgent call in waiting[] */
     size_t n_waiting;
     /*  idle easy handles per endpoint, still configured for it: a reused
         handle needs only the per-call options */
@@ -337,7 +338,8 @@ static CURL *new_handle(el_client_t *self, el_endpoint_t endpoint)
     return e;
 }
 
-/*  Fork-choice calls must not wait behind a burst of reads. */
+/*  Block production (fork choice, payloads) must not wait behind a burst
+    of reads. */
 static bool is_urgent(const char *method)
 {
     return strncmp(method, "engine_forkchoiceUpdated", 24) == 0
