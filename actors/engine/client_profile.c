@@ -34,44 +34,45 @@
       ancestor without moving the head; never answers ACCEPTED (side chains
       are executed). Drops a payload job once fetched and caches the last
       result, so a payload id is not reused after its payload was fetched;
-      requires exactly "Bearer " in the Authorization header; may answer
-      getPayload with an empty payload it races while building. */
+      requires exactly "Bearer " in the Authorization header (which is what
+      the actor always sends); may answer getPayload with an empty payload
+      it races while building (an empty block is a valid block: Alys builds
+      on a timer). */
 static const client_profile_t s_profiles[] = {
-    {.code = "EJ", .name = "ethereumjs", .rewinds_to_ancestor = true, .answers_accepted = true,
-     .unknown_payload_code = -32001, .keeps_payload_after_get = true, .payloads_kept = 3,
+    {.code = "EJ", .name = "ethereumjs", .rewinds_to_ancestor = true,
+     .unknown_payload_code = -32001, .keeps_payload_after_get = true,
      .client_version_v1 = false, .unknown_parent_status = "ACCEPTED",
      .invalid_attributes_code = -32602,
      .no_head_at_finalized =
          "ethereumjs does not reliably make the finalized block its head (it answers VALID and "
          "keeps its head); build a block on the finalized block instead (build_block with parent "
          "= the finalized hash), which replaces the blocks above it"},
-    {.code = "GE", .name = "geth", .rewinds_to_ancestor = true, .answers_accepted = true,
-     .unknown_payload_code = -38001, .keeps_payload_after_get = true, .payloads_kept = 10,
+    {.code = "GE", .name = "geth", .rewinds_to_ancestor = true,
+     .unknown_payload_code = -38001, .keeps_payload_after_get = true,
      .revert_note = "geth does not rewind at or below the finalized block, nor deeper than "
                     "--engine.maxreorgdepth",
      .client_version_v1 = true, .unknown_parent_status = "SYNCING",
      .invalid_attributes_code = -38003},
-    {.code = "RH", .name = "reth", .rewinds_to_ancestor = false, .answers_accepted = false,
-     .unknown_payload_code = -38001, .keeps_payload_after_get = false, .payloads_kept = 0,
-     .strict_bearer_prefix = true, .empty_payload_first = true,
+    {.code = "RH", .name = "reth", .rewinds_to_ancestor = false,
+     .unknown_payload_code = -38001, .keeps_payload_after_get = false,
      .revert_note = "reth keeps its head on a forkchoiceUpdated to an ancestor; run it with "
                     "--engine.always-process-payload-attributes-on-canonical-head or revert by "
                     "building a sibling block instead",
      .client_version_v1 = true, .unknown_parent_status = "SYNCING",
      .invalid_attributes_code = -38003},
-    {.code = "NM", .name = "nethermind", .rewinds_to_ancestor = true, .answers_accepted = true,
+    {.code = "NM", .name = "nethermind", .rewinds_to_ancestor = true,
      .unknown_payload_code = -38001, .keeps_payload_after_get = true, .client_version_v1 = true,
      .unknown_parent_status = "SYNCING", .invalid_attributes_code = -38003},
-    {.code = "BU", .name = "besu", .rewinds_to_ancestor = true, .answers_accepted = true,
+    {.code = "BU", .name = "besu", .rewinds_to_ancestor = true,
      .unknown_payload_code = -38001, .keeps_payload_after_get = true, .client_version_v1 = true,
      .unknown_parent_status = "SYNCING", .invalid_attributes_code = -38003},
-    {.code = "EG", .name = "erigon", .rewinds_to_ancestor = true, .answers_accepted = true,
+    {.code = "EG", .name = "erigon", .rewinds_to_ancestor = true,
      .unknown_payload_code = -38001, .keeps_payload_after_get = true, .client_version_v1 = true,
      .unknown_parent_status = "SYNCING", .invalid_attributes_code = -38003},
 };
 
 static const client_profile_t s_generic = {
-    .code = "??", .name = "generic", .rewinds_to_ancestor = true, .answers_accepted = true,
+    .code = "??", .name = "generic", .rewinds_to_ancestor = true,
     .unknown_payload_code = -38001, .keeps_payload_after_get = true, .client_version_v1 = true,
     .unknown_parent_status = "SYNCING", .invalid_attributes_code = -38003};
 

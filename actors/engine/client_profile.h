@@ -12,27 +12,30 @@
 typedef struct {
     const char *code;               /* GE, RH, NM, BU, EJ, EG, or ?? */
     const char *name;               /* geth, reth, ... (the --client value) */
+
+    /* ---- what the actor does differently for this client ---- */
+
+    /*  the JSON-RPC error code for an unknown payload id (spec: -38001):
+        build_block starts a new build when a cached payload id gets it. */
+    int64_t unknown_payload_code;
+    /*  keeps a built payload after getPayload, so build_block may reuse a
+        cached payload id for the same attributes on the same head. */
+    bool keeps_payload_after_get;
+    /*  said when a revert did not move the head, or NULL. */
+    const char *revert_note;
+    /*  a forkchoiceUpdated whose head is the finalized block itself does not
+        reliably move the head there: revert_block onto the finalized block
+        is refused before the call, with this said instead (NULL: allowed). */
+    const char *no_head_at_finalized;
+
+    /* ---- what the client does, as documented or observed: logged at
+       start and checked against the running client by the integration
+       suite; the actor's behaviour does not depend on it ---- */
+
     /*  forkchoiceUpdated to an ancestor above finality moves the head there. */
     bool rewinds_to_ancestor;
-    /*  newPayload on a side chain whose parent state is missing: ACCEPTED
-        (true) or SYNCING. Either is EL_SYNCING to peers. */
-    bool answers_accepted;
-    /*  the JSON-RPC error code for an unknown payload id (spec: -38001). */
-    int64_t unknown_payload_code;
-    /*  keeps a built payload after getPayload, so a repeated getPayload for
-        a cached payload id works. */
-    bool keeps_payload_after_get;
-    /*  how many payload builds per head it keeps (0: not documented). */
-    int payloads_kept;
-    /*  accepts only "Bearer " exactly (the actor always sends that). */
-    bool strict_bearer_prefix;
-    /*  getPayload right after the build starts may return an empty payload
-        (Reth races one); the actor then returns what it got: Alys builds on
-        a timer, and an empty block is a valid block. */
-    bool empty_payload_first;
-    const char *revert_note;        /* said when a revert did not move the head */
     /*  lists engine_getClientVersionV1 in exchangeCapabilities and answers
-        it; otherwise web3_clientVersion names the client. */
+        it (the actor asks whatever the list says). */
     bool client_version_v1;
     /*  newPayload of a block whose parent the client does not know:
         "SYNCING" (the spec) or "ACCEPTED". Either is EL_SYNCING to peers. */
@@ -40,10 +43,6 @@ typedef struct {
     /*  the JSON-RPC error code for payload attributes that the spec calls
         invalid, e.g. a timestamp not after the parent's (spec: -38003). */
     int64_t invalid_attributes_code;
-    /*  a forkchoiceUpdated whose head is the finalized block itself does not
-        reliably move the head there: revert_block onto the finalized block
-        is refused before the call, with this said instead. */
-    const char *no_head_at_finalized;
 } client_profile_t;
 
 /*  The profile for a client code ("EJ") or --client name ("ethereumjs");

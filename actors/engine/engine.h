@@ -4,8 +4,8 @@
 
     A request is decoded and validated once (envelope, op, args schema), then
     runs in its lane: mutations (anything that changes fork choice) one at a
-    time in arrival order, queries concurrently up to a bound. A request ends
-    with exactly one engine_reply_* call, after which it is freed. */
+    time in arrival order, queries concurrently up to a bound. request.h is
+    what op handlers see of a request; docs/architecture.md maps the files. */
 #ifndef ALYS_ENGINE_H
 #define ALYS_ENGINE_H
 
@@ -17,7 +17,6 @@
 #include "cache.h"
 #include "client_profile.h"
 #include "el_client.h"
-#include "fork_choice.h"
 #include "fork_schedule.h"
 #include "metrics.h"
 #include "proto.h"
@@ -56,22 +55,6 @@ typedef struct {
 void engine_config_defaults(engine_config_t *config);
 
 typedef struct engine engine_t;
-typedef struct req req_t;
-
-typedef void(op_fn)(req_t *req);
-
-/*  The actor's op table row: the contract's op and its handler. */
-typedef struct {
-    const char *name;
-    op_fn *handler;
-} op_def_t;
-
-extern const op_def_t engine_ops[];
-extern const size_t engine_n_ops;
-
-/*  The actor's own update_forkchoice: re-sends the current fork choice
-    (read when it runs) after the client came back or at recovery. */
-void ops_resend_fork_choice(req_t *req);
 
 /*  The execution client's health, as `status` reports it. */
 typedef enum { EL_STATE_UNKNOWN = 0, EL_STATE_SYNCED, EL_STATE_SYNCING, EL_STATE_OFFLINE,
@@ -85,36 +68,19 @@ typedef struct {
     char version[64];
 } el_client_info_t;
 
-struct req {
-    engine_t *engine;
-    zframe_t *routing;      /* NULL for the actor's own requests */
-    proto_request_t msg;
-    const proto_op_t *op;
-    const op_def_t *def;
-    void *args;             /* decoded with op->args, or NULL */
-    op_fn *resume;          /* the handler's continuation point */
-    json_t *scratch;        /* handler-owned, released with the request */
-    uint8_t hash[32];       /* handler scratch */
-    uint64_t number;        /* handler scratch */
-    void *result;           /* handler scratch: result struct of op->result */
-    uint64_t generation;    /* engine_fc_generation() when a query started */
-    int attempts;           /* handler scratch: restarts of this request */
-    size_t queued_bytes;    /* charged to the query queue while waiting */
-    struct dedupe_entry *dedupe;
-    int64_t start_us;
-    req_t *next;            /* mutation queue */
-};
-
 /*  Creates the actor: loads the JWT secret, binds the socket. NULL with a
     message in err on failure. */
 engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len);
 void engine_destroy(engine_t **self_p);
-/*  Runs the loop until a stop signal and the drain that follows. Returns 0. */
+/*  Runs the loop until a stop signal and the drain that follows. Returns 0,
+    or 1 when it stopped because the execution client lacks a method the
+    fork schedule needs. */
 int engine_run(engine_t *self);
 
-/* ---------------- used by op handlers (ops.c) ---------------- */
+/* ---------------- read by op handlers ---------------- */
 
-fork_choice_t *engine_fork_choice(engine_t *self);
+struct fc; /* fork_choice.h */
+struct fc *engine_fc(engine_t *self);
 el_client_t *engine_el(engine_t *self);
 const engine_config_t *engine_config(engine_t *self);
 el_state_t engine_el_state(engine_t *self);
@@ -125,39 +91,11 @@ const fork_schedule_t *engine_schedule(engine_t *self);
 const client_profile_t *engine_profile(engine_t *self);
 payload_cache_t *engine_payload_cache(engine_t *self);
 block_cache_t *engine_block_cache(engine_t *self);
-/*  Records a fork choice change: persists it under --state-dir and bumps
-    the generation that queries use to spot a reorg under them. */
-void engine_fc_changed(engine_t *self);
-uint64_t engine_fc_generation(engine_t *self);
 metrics_t *engine_metrics(engine_t *self);
+zloop_t *engine_loop(engine_t *self);
 /*  The bound metrics port, or -1 when metrics are off. */
 int engine_metrics_port(engine_t *self);
 /*  Fills the actor's counters for status (and metrics). */
 void engine_stats(engine_t *self, proto_actor_stats_t *out);
-
-/*  Starts an execution-client call for req whose completion resumes the
-    handler with `cb`. If the call cannot start, replies with an error and
-    returns -1 (the request is then gone). */
-int engine_call(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
-                el_callback_fn *cb);
-int engine_batch(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb);
-/*  engine_call for a read: while an identical call (endpoint, method,
-    params) is in flight, req waits for its answer instead of making its
-    own. The callback must not modify resp->result. */
-int engine_call_shared(req_t *req, el_endpoint_t endpoint, const char *method, json_t *params,
-                       el_callback_fn *cb);
-/*  A batch where a member's error leaves null in its place. */
-int engine_batch_lenient(req_t *req, el_endpoint_t endpoint, json_t *calls, el_callback_fn *cb);
-
-/*  Notes a call's outcome for the health state machine. */
-void engine_note_el_result(engine_t *self, const el_response_t *resp);
-
-void engine_reply_ok(req_t *req, const proto_schema_t *schema, const void *result);
-/*  Replies with a result map that is already msgpack. */
-void engine_reply_ok_encoded(req_t *req, const uint8_t *result, size_t len);
-void engine_reply_error(req_t *req, proto_err_t err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/*  Replies with the execution client's error (code, message, el_code). */
-void engine_reply_el_error(req_t *req, const el_response_t *resp);
 
 #endif
