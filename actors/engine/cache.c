@@ -4,20 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include <utlist.h>
 
 /* ----------------------------------------------------------- payloads */
 
 typedef struct pnode {
     payload_entry_t *entry;
     UT_hash_handle by_attrs, by_hash;
-    struct pnode *prev, *next; /* insertion order, oldest first */
+    struct pnode *prev, *next; /* insertion order, oldest first (utlist DL) */
 } pnode_t;
 
 struct payload_cache {
     size_t max_entries;
     int64_t ttl_ms;
     pnode_t *attrs_index, *hash_index;
-    pnode_t *oldest, *newest;
+    pnode_t *oldest; /* the insertion-order list; its prev is the newest */
     size_t count;
     cache_stats_t stats;
 };
@@ -46,14 +47,7 @@ static void pnode_unlink(payload_cache_t *self, pnode_t *n)
 {
     HASH_DELETE(by_attrs, self->attrs_index, n);
     HASH_DELETE(by_hash, self->hash_index, n);
-    if (n->prev)
-        n->prev->next = n->next;
-    else
-        self->oldest = n->next;
-    if (n->next)
-        n->next->prev = n->prev;
-    else
-        self->newest = n->prev;
+    DL_DELETE(self->oldest, n);
     self->count--;
     self->stats.entries = self->count;
     entry_free(n->entry);
@@ -106,12 +100,7 @@ void payload_cache_put(payload_cache_t *self, payload_entry_t *entry, int64_t no
     n->entry = entry;
     HASH_ADD_KEYPTR(by_attrs, self->attrs_index, entry->attrs_key, 32, n);
     HASH_ADD_KEYPTR(by_hash, self->hash_index, entry->block_hash, 32, n);
-    n->prev = self->newest;
-    if (self->newest)
-        self->newest->next = n;
-    else
-        self->oldest = n;
-    self->newest = n;
+    DL_APPEND(self->oldest, n);
     self->count++;
     self->stats.entries = self->count;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utlist.h>
 
 #include "clock.h"
 #include "log.h"
@@ -43,8 +44,9 @@ struct el_call {
     int timeout_ms;
     el_endpoint_t endpoint;
     char method[64];
-    bool urgent;      /* a fork-choice call: waits ahead of reads */
-    el_call_t *prev, *next;
+    bool urgent;      /* block production (forkchoiceUpdated, newPayload,
+                         getPayload): waits ahead of reads */
+    el_call_t *prev, *next; /* in flight, or waiting for a connection */
 };
 
 struct el_client {
@@ -58,14 +60,14 @@ struct el_client {
     size_t buffered; /* sum of resp_cap over the calls in flight */
     int timer_id;
     uint64_t next_id;
-    el_call_t *calls; /* in flight */
-    size_t n_calls;
+    el_call_t *calls; /* in flight (utlist DL) */
     /*  The connection pool: at most max_conns transfers (so connections) per
-        endpoint at once; further calls wait here in FIFO order, fork-choice
+        endpoint at once; further calls wait here in FIFO order, urgent
         calls ahead of reads, and their timeout starts when they go out. */
     size_t max_conns;
     size_t active[2];
-    el_call_t *wait_head[2], *wait_tail[2], *wait_urgent_tail[2];
+    el_call_t *waiting[2];     /* utlist DL, next out first */
+    el_call_t *urgent_last[2]; /* the last urgent call in waiting[] */
     size_t n_waiting;
     /*  idle easy handles per endpoint, still configured for it: a reused
         handle needs only the per-call options */
@@ -336,13 +338,8 @@ static CURL *new_handle(el_client_t *self, el_endpoint_t endpoint)
     return e;
 }
 
-static json_t *rpc_request(uint64_t id, const char *method, json_t *params)
-{
-    return json_pack("{s:s, s:I, s:s, s:o}", "jsonrpc", "2.0", "id", (json_int_t) id, "method",
-                     method, "params", params ? params : json_array());
-}
-
-/*  Fork-choice calls must not wait behind a burst of reads. */
+/*  Block production (fork choice, payloads) must not wait behind a burst
+    of reads. */
 static bool is_urgent(const char *method)
 {
     return strncmp(method, "engine_forkchoiceUpdated", 24) == 0
@@ -377,11 +374,7 @@ static int dispatch(el_client_t *self, el_call_t *call)
     call->start_us = clock_mono_us();
     if (curl_multi_add_handle(self->multi, e) != CURLM_OK)
         return -1;
-    call->next = self->calls;
-    if (self->calls)
-        self->calls->prev = call;
-    self->calls = call;
-    self->n_calls++;
+    DL_PREPEND(self->calls, call);
     self->active[endpoint]++;
     self->stats.calls++;
     log_debug("el call %s id=%llu", call->method, (unsigned long long) call->rpc_id);
@@ -393,35 +386,25 @@ static int dispatch(el_client_t *self, el_call_t *call)
 static void enqueue_waiting(el_client_t *self, el_call_t *call)
 {
     el_endpoint_t ep = call->endpoint;
-    el_call_t *after = call->urgent ? self->wait_urgent_tail[ep] : self->wait_tail[ep];
-    if (call->urgent && !after) {
-        call->next = self->wait_head[ep];
-        self->wait_head[ep] = call;
+    if (call->urgent) {
+        /* after the last urgent one, or first when there is none */
+        DL_APPEND_ELEM(self->waiting[ep], self->urgent_last[ep], call);
+        self->urgent_last[ep] = call;
     } else {
-        call->next = after ? after->next : NULL;
-        if (after)
-            after->next = call;
-        else
-            self->wait_head[ep] = call;
+        DL_APPEND(self->waiting[ep], call);
     }
-    if (!call->next)
-        self->wait_tail[ep] = call;
-    if (call->urgent)
-        self->wait_urgent_tail[ep] = call;
     self->n_waiting++;
 }
 
 static el_call_t *dequeue_waiting(el_client_t *self, el_endpoint_t ep)
 {
-    el_call_t *call = self->wait_head[ep];
+    el_call_t *call = self->waiting[ep];
     if (!call)
         return NULL;
-    self->wait_head[ep] = call->next;
-    if (!call->next)
-        self->wait_tail[ep] = NULL;
-    if (self->wait_urgent_tail[ep] == call)
-        self->wait_urgent_tail[ep] = NULL;
-    call->next = NULL;
+    DL_DELETE(self->waiting[ep], call);
+    if (self->urgent_last[ep] == call)
+        self->urgent_last[ep] = NULL;
+    call->prev = call->next = NULL;
     self->n_waiting--;
     return call;
 }
@@ -432,7 +415,7 @@ static void finish(el_client_t *self, el_call_t *call, el_response_t *resp);
     the loop only, so a call that cannot go out completes with an error. */
 static void dispatch_waiting(el_client_t *self, el_endpoint_t ep)
 {
-    while (self->active[ep] < self->max_conns && self->wait_head[ep]) {
+    while (self->active[ep] < self->max_conns && self->waiting[ep]) {
         el_call_t *call = dequeue_waiting(self, ep);
         if (dispatch(self, call) == 0)
             continue;
@@ -487,11 +470,7 @@ int el_client_call(el_client_t *self, el_endpoint_t endpoint, const char *method
                    json_t *params, el_callback_fn *cb, void *ctx)
 {
     uint64_t id = self->next_id++;
-    json_t *body = rpc_request(id, method, params);
-    if (!body)
-        return -1;
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
+    char *text = el_rpc_request_text(id, method, params);
     return start(self, endpoint, method, text, 0, id, false, cb, ctx);
 }
 
@@ -499,10 +478,7 @@ int el_client_call_text(el_client_t *self, el_endpoint_t endpoint, const char *m
                         const char *params_text, el_callback_fn *cb, void *ctx)
 {
     uint64_t id = self->next_id++;
-    char *text = NULL;
-    if (asprintf(&text, "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"%s\",\"params\":%s}",
-                 (unsigned long long) id, method, params_text) < 0)
-        return -1;
+    char *text = el_rpc_request_raw(id, method, params_text);
     return start(self, endpoint, method, text, 0, id, false, cb, ctx);
 }
 
@@ -516,17 +492,8 @@ static int batch(el_client_t *self, el_endpoint_t endpoint, json_t *calls, bool 
     }
     uint64_t first = self->next_id;
     self->next_id += n;
-    json_t *body = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *pair = json_array_get(calls, i);
-        const char *method = json_string_value(json_array_get(pair, 0));
-        json_t *params = json_array_get(pair, 1);
-        json_array_append_new(body, rpc_request(first + i, method ? method : "",
-                                                json_incref(params)));
-    }
+    char *text = el_rpc_batch_text(first, calls);
     json_decref(calls);
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
     return start(self, endpoint, "batch", text, n, first, lenient, cb, ctx);
 }
 
@@ -544,41 +511,9 @@ int el_client_batch_lenient(el_client_t *self, el_endpoint_t endpoint, json_t *c
 
 static void unlink_call(el_client_t *self, el_call_t *call)
 {
-    if (call->prev)
-        call->prev->next = call->next;
-    else
-        self->calls = call->next;
-    if (call->next)
-        call->next->prev = call->prev;
+    DL_DELETE(self->calls, call);
     call->prev = call->next = NULL;
-    self->n_calls--;
     self->active[call->endpoint]--;
-}
-
-/*  Reads one JSON-RPC response object into resp. Returns 0 when it carries a
-    result. */
-static int read_member(json_t *obj, el_response_t *resp)
-{
-    json_t *err = json_object_get(obj, "error");
-    if (json_is_object(err)) {
-        resp->err = PROTO_EL_ERROR;
-        json_t *code = json_object_get(err, "code");
-        if (json_is_integer(code)) {
-            resp->has_el_code = true;
-            resp->el_code = json_integer_value(code);
-        }
-        const char *msg = json_string_value(json_object_get(err, "message"));
-        snprintf(resp->message, sizeof resp->message, "execution client error %lld: %s",
-                 (long long) resp->el_code, msg ? msg : "(no message)");
-        return -1;
-    }
-    if (!json_object_get(obj, "result")) {
-        resp->err = PROTO_EL_ERROR;
-        snprintf(resp->message, sizeof resp->message,
-                 "execution client answered without a result or an error");
-        return -1;
-    }
-    return 0;
 }
 
 /*  Turns a finished transfer into a response: transport errors first, then
@@ -648,108 +583,6 @@ static void classify(el_client_t *self, el_call_t *call, CURLcode rc, el_respons
     el_classify_answer(&ans, resp, doc);
 }
 
-/*  The JSON-RPC part of classify: no transport, so that tests and fuzzers
-    can feed it any body. */
-void el_classify_answer(const el_answer_t *ans, el_response_t *resp, json_t **doc)
-{
-    json_error_t jerr;
-    /* a key given twice has no single meaning: refused, not last-one-wins */
-    *doc = ans->body ? json_loadb(ans->body, ans->len, JSON_REJECT_DUPLICATES, &jerr)
-                      : NULL;
-    if (!*doc) {
-        resp->err = PROTO_EL_ERROR;
-        snprintf(resp->message, sizeof resp->message,
-                 "execution client answered %s with HTTP %ld and %s", ans->method,
-                 resp->http_status, ans->len ? "malformed JSON" : "an empty body");
-        return;
-    }
-    if (ans->batch_n == 0) {
-        json_t *id = json_object_get(*doc, "id");
-        if (!json_is_object(*doc)) {
-            resp->err = PROTO_EL_ERROR;
-            snprintf(resp->message, sizeof resp->message, "%s: response is not a JSON object",
-                     ans->method);
-            return;
-        }
-        if (read_member(*doc, resp) != 0)
-            return;
-        if (!json_is_integer(id) || (uint64_t) json_integer_value(id) != ans->rpc_id) {
-            resp->err = PROTO_EL_ERROR;
-            snprintf(resp->message, sizeof resp->message, "%s: response id does not match",
-                     ans->method);
-            return;
-        }
-        resp->result = json_object_get(*doc, "result");
-        resp->err = PROTO_OK;
-        return;
-    }
-    /* batch: reorder by id */
-    if (!json_is_array(*doc) || json_array_size(*doc) != ans->batch_n) {
-        json_t *single = *doc;
-        if (json_is_object(single) && read_member(single, resp) != 0)
-            return;
-        resp->err = PROTO_EL_ERROR;
-        snprintf(resp->message, sizeof resp->message,
-                 "batch of %zu: execution client answered with %zu responses", ans->batch_n,
-                 json_array_size(*doc));
-        return;
-    }
-    json_t *ordered = json_array();
-    json_t *errors = ans->lenient ? json_array() : NULL;
-    for (size_t i = 0; i < ans->batch_n; i++) {
-        json_array_append_new(ordered, json_null());
-        if (errors)
-            json_array_append_new(errors, json_null());
-    }
-    /* each id exactly once: with a duplicate, found could reach batch_n
-       while another member is missing */
-    size_t found = 0;
-    bool *seen = calloc(ans->batch_n, sizeof *seen);
-    for (size_t i = 0; seen && i < ans->batch_n; i++) {
-        json_t *m = json_array_get(*doc, i);
-        json_t *id = json_object_get(m, "id");
-        if (!json_is_integer(id))
-            continue;
-        uint64_t k = (uint64_t) json_integer_value(id) - ans->rpc_id;
-        if (k >= ans->batch_n || seen[k])
-            break;
-        seen[k] = true;
-        if (read_member(m, resp) != 0) {
-            if (ans->lenient) {
-                json_t *e = json_object_get(m, "error");
-                if (e)
-                    json_array_set(errors, k, e);
-                else
-                    json_array_set_new(errors, k, json_string(resp->message));
-                resp->err = PROTO_OK;
-                resp->has_el_code = false;
-                resp->message[0] = '\0';
-                found++;
-                continue;
-            }
-            json_decref(ordered);
-            json_decref(errors);
-            free(seen);
-            return;
-        }
-        json_array_set(ordered, k, json_object_get(m, "result"));
-        found++;
-    }
-    free(seen);
-    if (found != ans->batch_n) {
-        json_decref(ordered);
-        json_decref(errors);
-        resp->err = PROTO_EL_ERROR;
-        snprintf(resp->message, sizeof resp->message, "batch responses do not match the requests");
-        return;
-    }
-    json_decref(*doc);
-    *doc = json_pack("[o,o]", ordered, errors ? errors : json_null());
-    resp->result = ordered;
-    resp->member_errors = errors;
-    resp->err = PROTO_OK;
-}
-
 static void finish(el_client_t *self, el_call_t *call, el_response_t *resp)
 {
     resp->latency_us = clock_mono_us() - call->start_us;
@@ -810,13 +643,13 @@ void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message
             call_free(call);
         }
     }
+    /* detached first: calls that callbacks start meanwhile are not aborted */
     el_call_t *list = self->calls;
     self->calls = NULL;
     while (list) {
         el_call_t *call = list;
-        list = call->next;
+        DL_DELETE(list, call);
         curl_multi_remove_handle(self->multi, call->easy);
-        self->n_calls--;
         self->active[call->endpoint]--;
         el_response_t resp = {.err = err};
         snprintf(resp.message, sizeof resp.message, "%s", message);
@@ -824,8 +657,6 @@ void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message
         call_free(call);
     }
 }
-
-size_t el_client_in_flight(const el_client_t *self) { return self->n_calls + self->n_waiting; }
 
 size_t el_client_waiting(const el_client_t *self) { return self->n_waiting; }
 

@@ -4,7 +4,8 @@
     zloop pollers and a zloop timer, so the actor's one thread keeps serving
     while calls are in flight. Connections are kept alive and reused. Each
     call completes exactly once, always from the loop (never from inside
-    el_client_call), with its callback. */
+    el_client_call), with its callback. The JSON-RPC bodies and the reading
+    of answers are el_rpc's. */
 #ifndef ALYS_EL_CLIENT_H
 #define ALYS_EL_CLIENT_H
 
@@ -13,26 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "el_rpc.h"
 #include "jwt_auth.h"
 #include "proto.h"
-
-typedef enum { EL_ENGINE = 0, EL_RPC = 1 } el_endpoint_t;
-
-typedef struct {
-    proto_err_t err;       /* PROTO_OK when result is set */
-    long http_status;
-    bool has_el_code;
-    int64_t el_code;
-    char message[256];
-    json_t *result;        /* borrowed: valid during the callback only.
-                              For a batch: the array of responses. */
-    json_t *member_errors; /* lenient batch: array of the members' error
-                              objects (null where the member succeeded) */
-    el_endpoint_t endpoint;
-    const char *body;      /* the raw answer (borrowed, during the callback) */
-    size_t body_len;
-    int64_t latency_us;
-} el_response_t;
 
 typedef void(el_callback_fn)(void *ctx, el_response_t *resp);
 
@@ -84,29 +68,8 @@ void el_client_abort_all(el_client_t *self, proto_err_t err, const char *message
 typedef void(el_observer_fn)(void *ctx, const char *method, const el_response_t *resp);
 void el_client_set_observer(el_client_t *self, el_observer_fn *fn, void *ctx);
 
-/*  A JSON-RPC answer body as it came back for one call (batch_n 0) or a
-    batch of batch_n calls with ids rpc_id .. rpc_id + batch_n - 1. */
-typedef struct {
-    const char *body;
-    size_t len;
-    const char *method;
-    uint64_t rpc_id;
-    size_t batch_n;
-    bool lenient;
-} el_answer_t;
-
-/*  Classifies an answer body (after the HTTP status was found acceptable):
-    malformed JSON, a duplicated key, a wrong id, a JSON-RPC error, and for a
-    batch a wrong count, a missing or duplicated id, each become resp->err
-    and a message. On PROTO_OK resp->result borrows from *doc (a batch's
-    results in call order), which the caller frees with json_decref. */
-void el_classify_answer(const el_answer_t *ans, el_response_t *resp, json_t **doc);
-
-/*  Calls started and not yet completed: on the wire or waiting for one of
-    the endpoint's max_connections connections. A waiting call's timeout
-    starts only when it goes out. */
-size_t el_client_in_flight(const el_client_t *self);
-/*  Of those, the calls waiting for a connection. */
+/*  Calls started and waiting for one of the endpoint's max_connections
+    connections. A waiting call's timeout starts only when it goes out. */
 size_t el_client_waiting(const el_client_t *self);
 const char *el_client_url(const el_client_t *self, el_endpoint_t endpoint);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #define MAX_BUCKETS 20
 
@@ -21,7 +22,7 @@ typedef struct series {
     double value; /* counter, gauge; histogram: sum */
     uint64_t count;
     uint64_t buckets[MAX_BUCKETS];
-    struct series *next;
+    struct series *prev, *next; /* the family's series in creation order (utlist DL) */
     UT_hash_handle hh;
 } series_t;
 
@@ -31,15 +32,15 @@ struct family {
     char *help;
     double bounds[MAX_BUCKETS];
     size_t n_bounds;
-    series_t *series;       /* by labels */
-    series_t *first, *last; /* definition order for rendering */
+    series_t *series;  /* by labels */
+    series_t *ordered; /* creation order, for rendering */
     UT_hash_handle hh;
-    struct family *next;
+    struct family *prev, *next; /* definition order (utlist DL) */
 };
 
 struct metrics {
-    family_t *families;
-    family_t *first, *last;
+    family_t *families; /* by name */
+    family_t *ordered;  /* definition order, for rendering */
 };
 
 metrics_t *metrics_new(void) { return calloc(1, sizeof(metrics_t)); }
@@ -78,11 +79,7 @@ void metrics_define(metrics_t *self, const char *name, metric_type_t type, const
         f->bounds[i] = buckets[i];
     f->n_bounds = n_buckets;
     HASH_ADD_KEYPTR(hh, self->families, f->name, strlen(f->name), f);
-    if (self->last)
-        self->last->next = f;
-    else
-        self->first = f;
-    self->last = f;
+    DL_APPEND(self->ordered, f);
 }
 
 static series_t *series(metrics_t *self, const char *name, const char *labels)
@@ -100,11 +97,7 @@ static series_t *series(metrics_t *self, const char *name, const char *labels)
         s->family = f;
         s->labels = strdup(labels);
         HASH_ADD_KEYPTR(hh, f->series, s->labels, strlen(s->labels), s);
-        if (f->last)
-            f->last->next = s;
-        else
-            f->first = s;
-        f->last = s;
+        DL_APPEND(f->ordered, s);
     }
     return s;
 }
@@ -140,16 +133,30 @@ void metrics_observe(metrics_t *self, const char *name, const char *labels, doub
     metric_series_observe(series(self, name, labels), value);
 }
 
-double metrics_get(metrics_t *self, const char *name, const char *labels)
+int metrics_label(char *buf, size_t len, const char *name, const char *value)
 {
-    family_t *f = NULL;
-    HASH_FIND_STR(self->families, name, f);
-    series_t *s = NULL;
-    if (f)
-        HASH_FIND_STR(f->series, labels ? labels : "", s);
-    if (!s)
-        return 0;
-    return f->type == METRIC_HISTOGRAM ? (double) s->count : s->value;
+    size_t used = 0;
+    int n = snprintf(buf, len, "%s=\"", name);
+    if (n < 0 || (size_t) n >= len)
+        goto too_long;
+    used = (size_t) n;
+    for (const char *p = value; *p; p++) {
+        const char *esc = *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : NULL;
+        size_t need = esc ? 2 : 1;
+        if (used + need + 2 > len) /* room for the closing quote and NUL */
+            goto too_long;
+        if (esc)
+            memcpy(buf + used, esc, 2);
+        else
+            buf[used] = *p;
+        used += need;
+    }
+    memcpy(buf + used, "\"", 2);
+    return 0;
+too_long:
+    if (len)
+        buf[0] = '\0';
+    return -1;
 }
 
 /* ----------------------------------------------------------- rendering */
@@ -194,6 +201,19 @@ static void put_value(sbuf_t *b, double v)
         put(b, "%.9g", v);
 }
 
+/*  HELP text with backslash and newline escaped, as the format asks. */
+static void put_help(sbuf_t *b, const char *help)
+{
+    for (const char *p = help; *p;) {
+        size_t run = strcspn(p, "\\\n");
+        if (run)
+            put(b, "%.*s", (int) run, p);
+        p += run;
+        if (*p)
+            put(b, "%s", *p++ == '\\' ? "\\\\" : "\\n");
+    }
+}
+
 /*  name{labels,extra} with the right commas for empty parts. */
 static void put_name(sbuf_t *b, const char *name, const char *suffix, const char *labels,
                      const char *extra)
@@ -210,9 +230,13 @@ char *metrics_render(metrics_t *self)
     sbuf_t b = {0};
     put(&b, "%s", "");
     static const char *const types[] = {"counter", "gauge", "histogram"};
-    for (family_t *f = self->first; f; f = f->next) {
-        put(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, types[f->type]);
-        for (series_t *s = f->first; s; s = s->next) {
+    family_t *f;
+    DL_FOREACH(self->ordered, f) {
+        put(&b, "# HELP %s ", f->name);
+        put_help(&b, f->help);
+        put(&b, "\n# TYPE %s %s\n", f->name, types[f->type]);
+        series_t *s;
+        DL_FOREACH(f->ordered, s) {
             if (f->type != METRIC_HISTOGRAM) {
                 put_name(&b, f->name, "", s->labels, NULL);
                 put_value(&b, s->value);

@@ -27,8 +27,12 @@ void metrics_define(metrics_t *self, const char *name, metric_type_t type, const
 void metrics_add(metrics_t *self, const char *name, const char *labels, double value);
 void metrics_set(metrics_t *self, const char *name, const char *labels, double value);
 void metrics_observe(metrics_t *self, const char *name, const char *labels, double value);
-/*  Reads a series back (0 when absent); for histograms, the count. */
-double metrics_get(metrics_t *self, const char *name, const char *labels);
+
+/*  Writes `name="value"` into buf, value escaped as the text format
+    requires (backslash, double quote and newline). Label text that may
+    carry outside input goes through here. Returns 0, or -1 when it does
+    not fit (buf then holds ""). */
+int metrics_label(char *buf, size_t len, const char *name, const char *value);
 
 /*  A series handle, stable for the life of the registry: hot paths resolve
     it once instead of formatting labels and hashing them per event. */

@@ -15,6 +15,7 @@
 
 #include "actor_proc.h"
 #include "bench_util.h"
+#include "jwt_file.h"
 #include "peer.h"
 #include "stub_proc.h"
 
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
     snprintf(stub_log, sizeof stub_log, "%s/stub-hol.log", dir);
     snprintf(actor_log, sizeof actor_log, "%s/actor-hol.log", dir);
     snprintf(endpoint, sizeof endpoint, "ipc://%s/actor-hol.sock", dir);
-    if (stub_proc_write_secret(jwt, 0x44) != 0)
+    if (jwt_file_write_fill(jwt, 0x44) != 0)
         bench_die("cannot write the JWT secret");
     const char *const flags[] = {"--delay", "engine_forkchoiceUpdated*:2000", NULL};
     stub_proc_t *stub = stub_proc_start(jwt, 0, flags, stub_log);

@@ -28,6 +28,7 @@
 #include "actor_proc.h"
 #include "bench_util.h"
 #include "harness.h"
+#include "jwt_file.h"
 #include "peer.h"
 #include "proto.h"
 #include "stub_proc.h"
@@ -275,7 +276,7 @@ int main(int argc, char **argv)
     s_dir = argv[1];
     const char *parts = argc > 2 ? argv[2] : "fgh";
     snprintf(s_jwt, sizeof s_jwt, "%s/storms-jwt.hex", s_dir);
-    if (stub_proc_write_secret(s_jwt, 0x33) != 0)
+    if (jwt_file_write_fill(s_jwt, 0x33) != 0)
         bench_die("cannot write %s", s_jwt);
     signal(SIGPIPE, SIG_IGN);
     if (strchr(parts, 'f'))

@@ -30,6 +30,7 @@
 #include "bench_direct.h"
 #include "bench_util.h"
 #include "harness.h"
+#include "jwt_file.h"
 #include "peer.h"
 #include "proto.h"
 #include "stub_proc.h"
@@ -304,7 +305,7 @@ int main(int argc, char **argv)
     snprintf(actor_ep, sizeof actor_ep, "ipc://%s/actor.sock", s_dir);
     snprintf(actor_e_ep, sizeof actor_e_ep, "ipc://%s/actor-memory.sock", s_dir);
     snprintf(echo_ep, sizeof echo_ep, "ipc://%s/echo.sock", s_dir);
-    if (stub_proc_write_secret(jwt, 0x33) != 0)
+    if (jwt_file_write_fill(jwt, 0x33) != 0)
         bench_die("cannot write the JWT secret");
     stub_proc_t *stub = stub_proc_start(jwt, 0, NULL, stub_log);
     if (!stub)

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "harness.h"
 #include "hex.h"
+#include "jwt_file.h"
 #include "peer.h"
 #include "peer_check.h"
 #include "proto.h"
@@ -817,7 +818,7 @@ int main(void)
         return 1;
     snprintf(s_jwt, sizeof s_jwt, "%s/jwt.hex", s_dir);
     snprintf(s_wrong_jwt, sizeof s_wrong_jwt, "%s/wrong.hex", s_dir);
-    if (stub_proc_write_secret(s_jwt, 0x20) != 0 || stub_proc_write_secret(s_wrong_jwt, 0x60) != 0) {
+    if (jwt_file_write_fill(s_jwt, 0x20) != 0 || jwt_file_write_fill(s_wrong_jwt, 0x60) != 0) {
         fprintf(stderr, "cannot write the JWT secrets into %s\n", s_dir);
         return 1;
     }

@@ -3,13 +3,13 @@
 
 #include "clock.h"
 #include "hex.h"
+#include "jwt_file.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <jwt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -209,44 +209,12 @@ static size_t buffer_write(char *ptr, size_t size, size_t nmemb, void *user)
     return n;
 }
 
-/*  Reads a JWT secret file as the clients do: optional 0x, any case,
-    surrounding whitespace. */
-static int read_jwt_secret(const char *path, uint8_t key[32], char *err, size_t err_len)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        set_err(err, err_len, "cannot open JWT secret %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char text[256];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    char *start = text;
-    while (*start == ' ' || *start == '\t' || *start == '\n' || *start == '\r')
-        start++;
-    char *end = start + strlen(start);
-    while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-        *--end = '\0';
-    if (hex_decode_fixed(start, key, 32) < 0) {
-        set_err(err, err_len, "JWT secret %s is not 32 bytes of hex", path);
-        return -1;
-    }
-    return 0;
-}
-
 static char *make_jwt(const char *jwt_path, char *err, size_t err_len)
 {
     uint8_t key[32];
-    if (read_jwt_secret(jwt_path, key, err, err_len) < 0)
+    if (jwt_file_read(jwt_path, key, err, err_len) < 0)
         return NULL;
-    jwt_t *jwt = NULL;
-    char *token = NULL;
-    if (jwt_new(&jwt) == 0
-        && jwt_set_alg(jwt, JWT_ALG_HS256, key, sizeof key) == 0
-        && jwt_add_grant_int(jwt, "iat", (long) time(NULL)) == 0)
-        token = jwt_encode_str(jwt);
-    jwt_free(jwt);
+    char *token = jwt_file_token(key, (long) time(NULL));
     if (!token)
         set_err(err, err_len, "cannot encode JWT");
     return token;
@@ -684,25 +652,6 @@ struct el_node_t {
 
 typedef enum { LAUNCH_READY, LAUNCH_ADDR_IN_USE, LAUNCH_FAILED } launch_t;
 
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
-    size_t len = strlen(text), done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, text + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            close(fd);
-            return -1;
-        }
-        done += (size_t) n;
-    }
-    return close(fd);
-}
-
 /*  Reads the file from offset (at most max bytes from its end); caller
     frees. Returns NULL when nothing could be read. */
 static char *read_from(const char *path, off_t offset, size_t max)
@@ -896,21 +845,23 @@ static json_t *genesis_build(const el_node_t *self, const el_node_opts_t *opts, 
     return genesis;
 }
 
-static int jwt_hex_init(el_node_t *self, const char *given, char *err, size_t err_len)
+/*  The node's secret: the given hex, or random bytes. key gets the bytes,
+    self->jwt_hex the digits. */
+static int jwt_hex_init(el_node_t *self, const char *given, uint8_t key[32], char *err,
+                        size_t err_len)
 {
-    uint8_t key[32];
     if (given) {
         const char *digits = (given[0] == '0' && (given[1] == 'x' || given[1] == 'X')) ? given + 2 : given;
         if (strlen(digits) != 64 || hex_decode_fixed(digits, key, 32) < 0) {
             set_err(err, err_len, "jwt_hex must be 64 hex digits");
             return -1;
         }
-    } else if (getrandom(key, sizeof key, 0) != (ssize_t) sizeof key) {
+    } else if (getrandom(key, 32, 0) != 32) {
         set_err(err, err_len, "getrandom: %s", strerror(errno));
         return -1;
     }
     char text[67];
-    hex_encode(key, sizeof key, text);
+    hex_encode(key, 32, text);
     memcpy(self->jwt_hex, text + 2, 65);
     return 0;
 }
@@ -1161,9 +1112,10 @@ el_node_t *el_node_new(const el_node_opts_t *opts)
         fprintf(stderr, "harness: cannot create a data directory: %s\n", strerror(errno));
         goto fail;
     }
-    if (jwt_hex_init(self, opts->jwt_hex, err, sizeof err) < 0)
+    uint8_t key[32];
+    if (jwt_hex_init(self, opts->jwt_hex, key, err, sizeof err) < 0)
         goto fail_msg;
-    if (write_file(self->jwt_path, self->jwt_hex, 0600) < 0) {
+    if (jwt_file_write(self->jwt_path, key) < 0) {
         set_err(err, sizeof err, "cannot write %s: %s", self->jwt_path, strerror(errno));
         goto fail_msg;
     }

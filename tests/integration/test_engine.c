@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "harness.h"
 #include "hex.h"
+#include "jwt_file.h"
 #include "peer.h"
 #include "peer_check.h"
 #include "proto.h"
@@ -655,9 +656,7 @@ START_TEST(test_wrong_jwt)
 {
     char jwt_path[512], endpoint[300];
     snprintf(jwt_path, sizeof jwt_path, "%s/wrong.hex", s_dir);
-    FILE *f = fopen(jwt_path, "w");
-    fprintf(f, "0x%064d\n", 7);
-    fclose(f);
+    ck_assert_int_eq(jwt_file_write_fill(jwt_path, 0x70), 0);
     snprintf(endpoint, sizeof endpoint, "ipc://%s/wrong.sock", s_dir);
     harness_proc_t *actor = start_actor(endpoint, engine_url(),
                                         rpc_url(), jwt_path, "wrong-jwt.log");

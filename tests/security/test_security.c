@@ -18,6 +18,7 @@
 #include "actor_proc.h"
 #include "clock.h"
 #include "harness.h"
+#include "jwt_file.h"
 #include "peer.h"
 #include "proto.h"
 #include "stub_proc.h"
@@ -240,7 +241,7 @@ START_TEST(test_jwt_secret_permissions)
     stub_proc_t *stub = start_stub("perm");
     char loose[600], endpoint[600];
     snprintf(loose, sizeof loose, "%s/loose.hex", s_dir);
-    ck_assert_int_eq(stub_proc_write_secret(loose, 0x20), 0);
+    ck_assert_int_eq(jwt_file_write_fill(loose, 0x20), 0);
     ck_assert_int_eq(chmod(loose, 0644), 0);
     snprintf(endpoint, sizeof endpoint, "ipc://%s/perm.sock", s_dir);
     char *out = NULL;
@@ -540,7 +541,7 @@ int main(void)
     if (!s_dir)
         return 1;
     snprintf(s_jwt, sizeof s_jwt, "%s/jwt.hex", s_dir);
-    if (stub_proc_write_secret(s_jwt, 0x20) != 0 || chmod(s_jwt, 0600) != 0) {
+    if (jwt_file_write_fill(s_jwt, 0x20) != 0 || chmod(s_jwt, 0600) != 0) {
         fprintf(stderr, "cannot write the JWT secret into %s\n", s_dir);
         return 1;
     }

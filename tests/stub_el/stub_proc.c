@@ -173,20 +173,3 @@ int64_t stub_proc_stat(const stub_proc_t *self, const char *name)
     json_decref(s);
     return n;
 }
-
-int stub_proc_write_secret(const char *path, uint8_t fill)
-{
-    /* 0600, as a secret should be: the actor warns about anything wider */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    fputs("0x", f);
-    for (int i = 0; i < 32; i++)
-        fprintf(f, "%02x", (unsigned) (uint8_t) (fill + i));
-    fputc('\n', f);
-    return fclose(f) == 0 ? 0 : -1;
-}

@@ -39,8 +39,4 @@ json_t *stub_proc_stats(const stub_proc_t *self);
 /*  One counter of stub_stats ("connections", "http_requests", ...), or -1. */
 int64_t stub_proc_stat(const stub_proc_t *self, const char *name);
 
-/*  Writes a JWT secret file (64 hex digits from the byte `fill`) at path.
-    Returns 0 or -1. */
-int stub_proc_write_secret(const char *path, uint8_t fill);
-
 #endif

@@ -4,7 +4,6 @@
 #include "stub_server.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <jwt.h>
@@ -17,7 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "hex.h"
+#include "jwt_file.h"
 #include "stub_chain.h"
 
 #define MAX_BODY (64u * 1024 * 1024)
@@ -162,30 +161,6 @@ static const stub_fault_t *find_fault(const stub_server_t *self, stub_fault_kind
 }
 
 /* ------------------------------------------------------------------ auth */
-
-static int load_secret(const char *path, uint8_t secret[32], char *err, size_t err_len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, err_len, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char text[200];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    char *s = text;
-    while (isspace((unsigned char) *s))
-        s++;
-    size_t len = strlen(s);
-    while (len > 0 && isspace((unsigned char) s[len - 1]))
-        s[--len] = '\0';
-    if (hex_decode_fixed(s, secret, 32) != 0) {
-        snprintf(err, err_len, "%s: expected 64 hex digits", path);
-        return -1;
-    }
-    return 0;
-}
 
 static const char *iat_check(long iat)
 {
@@ -578,7 +553,7 @@ stub_server_t *stub_server_new(const stub_config_t *config, char *err, size_t er
         snprintf(err, err_len, "a JWT secret file is required");
         goto fail;
     }
-    if (load_secret(config->jwt_secret_path, self->secret, err, err_len) != 0)
+    if (jwt_file_read(config->jwt_secret_path, self->secret, err, err_len) != 0)
         goto fail;
     self->chain = stub_chain_new(config->genesis_time);
     if (!self->chain) {

@@ -5,7 +5,6 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <jwt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "clock.h"
 #include "harness.h"
+#include "jwt_file.h"
 #include "stub_proc.h"
 
 static char *s_dir;
@@ -45,14 +45,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
 static char *auth_header(uint8_t fill, long iat)
 {
     uint8_t key[32];
-    for (int i = 0; i < 32; i++)
-        key[i] = (uint8_t) (fill + i);
-    jwt_t *jwt = NULL;
-    char *token = NULL, *header = NULL;
-    if (jwt_new(&jwt) == 0 && jwt_set_alg(jwt, JWT_ALG_HS256, key, 32) == 0
-        && jwt_add_grant_int(jwt, "iat", iat) == 0)
-        token = jwt_encode_str(jwt);
-    jwt_free(jwt);
+    jwt_file_key_fill(key, fill);
+    char *token = jwt_file_token(key, iat), *header = NULL;
     if (token && asprintf(&header, "Authorization: Bearer %s", token) < 0)
         header = NULL;
     free(token);
@@ -474,7 +468,7 @@ int main(void)
     s_dir = harness_tmpdir("alys-stub-el-");
     snprintf(s_jwt, sizeof s_jwt, "%s/jwt.hex", s_dir);
     snprintf(s_log, sizeof s_log, "%s/stub.log", s_dir);
-    if (!s_dir || stub_proc_write_secret(s_jwt, 0x10) != 0) {
+    if (!s_dir || jwt_file_write_fill(s_jwt, 0x10) != 0) {
         fprintf(stderr, "cannot prepare %s\n", s_dir ? s_dir : "a temporary directory");
         return 1;
     }

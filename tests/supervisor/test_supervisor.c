@@ -27,6 +27,7 @@
 
 #include "clock.h"
 #include "harness.h"
+#include "jwt_file.h"
 #include "peer.h"
 #include "proto.h"
 #include "stub_proc.h"
@@ -742,7 +743,7 @@ START_TEST(test_request_in_flight_at_crash)
 {
     char jwt[512], stub_log[512], endpoint[300], log_path[512];
     path_in_dir(jwt, sizeof jwt, "inflight-jwt.hex");
-    ck_assert_int_eq(stub_proc_write_secret(jwt, 0x42), 0);
+    ck_assert_int_eq(jwt_file_write_fill(jwt, 0x42), 0);
     path_in_dir(stub_log, sizeof stub_log, "inflight-stub.log");
     const char *delay[] = {"--delay", "eth_getBlockByNumber:1500", NULL};
     stub_proc_t *stub = stub_proc_start(jwt, 0, delay, stub_log);
@@ -869,11 +870,8 @@ int main(void)
     if (!s_dir)
         return 1;
     snprintf(s_jwt, sizeof s_jwt, "%s/jwt.hex", s_dir);
-    FILE *f = fopen(s_jwt, "w");
-    if (!f)
+    if (jwt_file_write_fill(s_jwt, 0x01) != 0)
         return 1;
-    fputs("0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n", f);
-    fclose(f);
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("test directory: %s\n", s_dir);
 
