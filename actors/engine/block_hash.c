@@ -179,8 +179,7 @@ int block_hash_verify(const proto_payload_t *p, const block_hash_extra_t *extra,
                   hex_encode(computed, 32, computed_hex));
 }
 
-int payload_check_fields(const proto_payload_t *p, int fork, uint64_t parent_timestamp,
-                         char *why, size_t why_len)
+int payload_check_fields(const proto_payload_t *p, int fork, char *why, size_t why_len)
 {
     if (fork < BLOCK_FORK_SHANGHAI || fork > BLOCK_FORK_PRAGUE)
         return errfmt(why, why_len, "unknown fork %d", fork);
@@ -190,9 +189,6 @@ int payload_check_fields(const proto_payload_t *p, int fork, uint64_t parent_tim
     if (p->extra_data.len > MAX_EXTRA_DATA)
         return errfmt(why, why_len, "extraData is %zu bytes, at most %d allowed",
                       p->extra_data.len, MAX_EXTRA_DATA);
-    if (parent_timestamp && p->timestamp <= parent_timestamp)
-        return errfmt(why, why_len, "timestamp %llu is not after the parent's %llu",
-                      (unsigned long long) p->timestamp, (unsigned long long) parent_timestamp);
     for (size_t i = 0; i < p->n_transactions; i++)
         if (p->transactions[i].len == 0)
             return errfmt(why, why_len, "transactions[%zu] is empty", i);

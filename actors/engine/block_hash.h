@@ -73,10 +73,10 @@ int block_requests_hash(const proto_data_t *requests, size_t n, uint8_t out[32],
 
 /*  Checks a payload's fields that need no state and no hashing, for the fork
     it claims (block_fork_t): gasUsed <= gasLimit, extraData at most 32
-    bytes, timestamp later than the parent's (parent_timestamp 0: unknown,
-    not checked), no empty transaction, blobGasUsed and excessBlobGas present
-    exactly from Cancun on. Returns 0, or -1 with the first violation in why. */
-int payload_check_fields(const proto_payload_t *p, int fork, uint64_t parent_timestamp,
-                         char *why, size_t why_len);
+    bytes, no empty transaction, blobGasUsed and excessBlobGas present
+    exactly from Cancun on. Returns 0, or -1 with the first violation in why.
+    (A timestamp after the parent's needs the parent: the execution client
+    checks that.) */
+int payload_check_fields(const proto_payload_t *p, int fork, char *why, size_t why_len);
 
 #endif

@@ -93,7 +93,7 @@ static int check_payload(req_t *req, const np_input_t *in)
     proto_payload_args_t *a = req->args;
     const proto_payload_t *p = &a->payload;
     char why[256];
-    if (payload_check_fields(p, (fork_t) in->fork, 0, why, sizeof why) != 0) {
+    if (payload_check_fields(p, (fork_t) in->fork, why, sizeof why) != 0) {
         engine_reply_error(req, PROTO_INVALID_PAYLOAD, "%s", why);
         return -1;
     }

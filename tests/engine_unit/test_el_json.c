@@ -762,7 +762,7 @@ END_TEST
     real request (a withdrawal request is 77 bytes, a deposit 193) is
     refused: "executionRequests[0]: 77 bytes, at most 16 allowed". This
     test fails until el_json.c uses max_len as a byte limit only for a
-    PF_DATA field (f->type == PF_DATA), as proto.c does. */
+    PF_DATA field (f->type == PF_DATA), as the msgpack codec (proto/codec.c) does. */
 START_TEST(test_execution_requests_sizes)
 {
     const proto_schema_t *s = proto_op_find("build_block")->result;

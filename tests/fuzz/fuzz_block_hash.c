@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int verified = block_hash_verify(&p, &extra, why, sizeof why);
     if (rc1 == 0 && (verified == 0) != (memcmp(h1, p.block_hash, 32) == 0))
         fuzz_die("fuzz_block_hash", "verify disagrees with compute", why);
-    (void) payload_check_fields(&p, extra.fork, data[0], why, sizeof why);
+    (void) payload_check_fields(&p, extra.fork, why, sizeof why);
     uint8_t root[32];
     (void) block_transactions_root(&p, root);
     (void) block_withdrawals_root(&p, root);

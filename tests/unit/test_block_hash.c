@@ -488,8 +488,7 @@ START_TEST(test_recorded_blocks_verify)
             memcpy(given.requests_hash, v->requests_hash, 32);
             ck_assert_int_eq(block_hash_verify(&v->payload, &given, why, sizeof why), 0);
         }
-        ck_assert_msg(payload_check_fields(&v->payload, _i, b > 0 ? vs.v[b - 1].payload.timestamp : 0,
-                                           why, sizeof why) == 0, "block %zu: %s", b, why);
+        ck_assert_msg(payload_check_fields(&v->payload, _i, why, sizeof why) == 0, "block %zu: %s", b, why);
         empty_blocks += v->payload.n_transactions == 0;
         multi_tx += v->payload.n_transactions >= 2;
         no_wd += v->payload.n_withdrawals == 0;
@@ -840,54 +839,47 @@ START_TEST(test_payload_check_fields)
     size_t b = 1; /* a block with a transaction */
     ck_assert_uint_ge(ca.v[b].payload.n_transactions, 1);
     ck_assert_int_eq(proto_copy(&proto_payload_schema, &copy, &ca.v[b].payload), 0);
-    uint64_t parent_ts = ca.v[b - 1].payload.timestamp;
     char why[256] = "";
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, parent_ts, why, sizeof why), 0);
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_PRAGUE, 0, why, sizeof why), 0);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, why, sizeof why), 0);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_PRAGUE, why, sizeof why), 0);
 
     copy.gas_used = copy.gas_limit;
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, parent_ts, why, sizeof why), 0);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, why, sizeof why), 0);
     copy.gas_used = copy.gas_limit + 1;
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, parent_ts, why, sizeof why), -1);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, why, sizeof why), -1);
     ck_assert_ptr_nonnull(strstr(why, "exceeds gasLimit"));
     copy.gas_used = ca.v[b].payload.gas_used;
 
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, copy.timestamp, why, sizeof why), -1);
-    ck_assert_ptr_nonnull(strstr(why, "is not after the parent's"));
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, copy.timestamp + 1, why,
-                                          sizeof why), -1);
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, copy.timestamp - 1, why,
-                                          sizeof why), 0);
 
     free(copy.extra_data.data);
     copy.extra_data.data = calloc(33, 1);
     ck_assert_ptr_nonnull(copy.extra_data.data);
     copy.extra_data.len = 32;
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, parent_ts, why, sizeof why), 0);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, why, sizeof why), 0);
     copy.extra_data.len = 33;
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, parent_ts, why, sizeof why), -1);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, why, sizeof why), -1);
     ck_assert_str_eq(why, "extraData is 33 bytes, at most 32 allowed");
     copy.extra_data.len = 0;
 
     size_t len = copy.transactions[0].len;
     copy.transactions[0].len = 0;
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, parent_ts, why, sizeof why), -1);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, why, sizeof why), -1);
     ck_assert_str_eq(why, "transactions[0] is empty");
     copy.transactions[0].len = len;
 
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_SHANGHAI, parent_ts, why, sizeof why), -1);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_SHANGHAI, why, sizeof why), -1);
     ck_assert_str_eq(why, "blobGasUsed is not allowed before Cancun");
     copy.has_blob_gas_used = false;
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, parent_ts, why, sizeof why), -1);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, why, sizeof why), -1);
     ck_assert_str_eq(why, "blobGasUsed is missing (required from Cancun on)");
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_SHANGHAI, parent_ts, why, sizeof why), -1);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_SHANGHAI, why, sizeof why), -1);
     ck_assert_str_eq(why, "excessBlobGas is not allowed before Cancun");
     copy.has_excess_blob_gas = false;
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_SHANGHAI, parent_ts, why, sizeof why), 0);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_SHANGHAI, why, sizeof why), 0);
     copy.has_blob_gas_used = true;
-    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, parent_ts, why, sizeof why), -1);
+    ck_assert_int_eq(payload_check_fields(&copy, BLOCK_FORK_CANCUN, why, sizeof why), -1);
     ck_assert_str_eq(why, "excessBlobGas is missing (required from Cancun on)");
-    ck_assert_int_eq(payload_check_fields(&copy, -1, parent_ts, why, sizeof why), -1);
+    ck_assert_int_eq(payload_check_fields(&copy, -1, why, sizeof why), -1);
     ck_assert_str_eq(why, "unknown fork -1");
 
     proto_free(&proto_payload_schema, &copy);
