@@ -18,7 +18,8 @@ _alys_engine_cli()
     fi
 
     case $prev in
-        -c|--connect|-t|--timeout|-r|--retries|--id|--identity) return 0 ;;
+        -c|--connect|-t|--timeout|-r|--retries|--id|--identity|--curve-server-key) return 0 ;;
+        --curve-cert) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
         --complete) COMPREPLY=($(compgen -W "ops" -- "$cur")); return 0 ;;
     esac
 
@@ -26,7 +27,7 @@ _alys_engine_cli()
     for (( i = 1; i < COMP_CWORD; i++ )); do
         w=${COMP_WORDS[i]}
         case $w in
-            -c|--connect|-t|--timeout|-r|--retries|--id|--identity|--complete) (( i++ )) ;;
+            -c|--connect|-t|--timeout|-r|--retries|--id|--identity|--complete|--curve-cert|--curve-server-key) (( i++ )) ;;
             -*) ;;
             *) op=$w; break ;;
         esac
@@ -48,11 +49,15 @@ _alys_engine_cli()
     fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "--connect --timeout --retries --json --id --identity
-            --list-ops --help --version" -- "$cur"))
+            --curve-cert --curve-server-key --list-ops --help --version" -- "$cur"))
         return 0
     fi
     if [[ -z $op ]]; then
         COMPREPLY=($(compgen -W "$("$cli" --complete ops 2>/dev/null)" -- "$cur"))
+        return 0
+    fi
+    if [[ $op == keygen ]]; then
+        (( i == COMP_CWORD - 1 )) && COMPREPLY=($(compgen -f -- "$cur"))
         return 0
     fi
     if [[ $op == help ]]; then

@@ -151,6 +151,7 @@ static int complete(const char *what)
         for (size_t i = 0; i < proto_n_ops; i++)
             puts(proto_ops[i].name);
         puts("help");
+        puts("keygen");
         return EXIT_OK;
     }
     const proto_op_t *op = proto_op_find(what);
@@ -244,6 +245,16 @@ static int check_curve_options(const client_opts_t *c)
         return usage_error("--curve-cert: %s", why), -1;
     curve_cert_destroy(&cert);
     return 0;
+}
+
+static void keygen_help(FILE *out)
+{
+    fputs("usage: " PROGRAM " keygen PATH\n"
+          "  writes a new CURVE key pair as czmq certificates: PATH (public: goes in the\n"
+          "  other side's --curve-allow directory, or to --curve-server-key) and\n"
+          "  PATH_secret (keep private: --curve-cert here, --curve-secret for the actor).\n"
+          "  Runs locally; it sends nothing to the actor.\n",
+          out);
 }
 
 /*  `keygen PATH`: a new CURVE key pair in czmq's zcert files. */
@@ -360,6 +371,8 @@ static int parse_options(int argc, char **argv, options_t *opts, int *first_arg)
         const proto_op_t *op = optind < argc ? proto_op_find(argv[optind]) : NULL;
         if (op)
             op_help(stdout, op);
+        else if (optind < argc && strcmp(argv[optind], "keygen") == 0)
+            keygen_help(stdout);
         else if (optind < argc && strcmp(argv[optind], "help") != 0)
             return unknown_op(argv[optind]), -1;
         else
@@ -478,6 +491,10 @@ int main(int argc, char **argv)
     if (strcmp(op_name, "help") == 0) {
         if (first + 1 >= argc) {
             usage(stdout);
+            return EXIT_OK;
+        }
+        if (strcmp(argv[first + 1], "keygen") == 0) {
+            keygen_help(stdout);
             return EXIT_OK;
         }
         const proto_op_t *op = proto_op_find(argv[first + 1]);

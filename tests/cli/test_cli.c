@@ -1035,8 +1035,18 @@ START_TEST(test_op_help)
     proc_release(&p);
     ck_assert_int_eq(run_cli(&p, (const char *const[]){"--complete", "ops", NULL}), 0);
     ck_assert_ptr_nonnull(strstr(p.out, "ping\nstatus\nbuild_block\n"));
-    ck_assert_ptr_nonnull(strstr(p.out, "get_payload\nhelp\n"));
+    ck_assert_ptr_nonnull(strstr(p.out, "get_payload\nhelp\nkeygen\n"));
     proc_release(&p);
+    /* keygen is local, not an op of the actor, but has its help too */
+    const char *const *keygen_forms[] = {
+        (const char *const[]){"help", "keygen", NULL},
+        (const char *const[]){"keygen", "--help", NULL},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(run_cli(&p, keygen_forms[i]), 0);
+        ck_assert_msg(strstr(p.out, "usage: alys-engine-cli keygen PATH\n"), "form %zu: %s", i, p.out);
+        proc_release(&p);
+    }
 }
 END_TEST
 
@@ -1059,6 +1069,8 @@ START_TEST(test_bash_completion)
         "t alys-engine-cli --conn\n"
         "t alys-engine-cli help finalize\n"
         "t alys-engine-cli -c ipc:///x get_logs to\n"
+        "t alys-engine-cli --curve-s\n"
+        "t alys-engine-cli --curve-cert /x --curve-server-key K keyg\n"
         "complete -p alys-engine-cli\n", dir, script), 0);
     proc_t p;
     proc_start_prog(&p, "/bin/bash", (const char *const[]){"-c", code, NULL});
@@ -1069,6 +1081,8 @@ START_TEST(test_bash_completion)
                             "[--connect]\n"
                             "[finalize_block]\n"
                             "[to_block= topics=]\n"
+                            "[--curve-server-key]\n"
+                            "[keygen]\n"
                             "complete -F _alys_engine_cli alys-engine-cli\n");
     proc_release(&p);
     free(code);
