@@ -89,6 +89,28 @@ static void *engine_thread(void *arg)
     return NULL;
 }
 
+static bool stub_idle(env_t *e);
+
+/*  Waits until the actor's start-up talk with the client is over: the
+    client is named in status (the last step) and every call the stub has
+    seen is answered. Calls a test counts or orders then are its own. */
+static void env_wait_settled(env_t *e)
+{
+    const proto_schema_t *rs = proto_op_find("status")->result;
+    int64_t deadline = clock_mono_ms() + CALL_TIMEOUT_MS;
+    for (;;) {
+        proto_status_result_t st = {0};
+        peer_call_ok(e->peer, "status", NULL, &st, CALL_TIMEOUT_MS);
+        bool named = st.el.has_client;
+        proto_free(rs, &st);
+        if (named && stub_idle(e))
+            return;
+        ck_assert_msg(clock_mono_ms() < deadline, "%s: the actor's start did not settle", e->name);
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /*  Starts the stub and the actor, connects the peer and waits until the
     actor knows the fork choice (mutations wait for that). */
 static void env_start(env_t *e)
@@ -105,8 +127,9 @@ static void env_start(env_t *e)
     e->running = true;
     e->peer = peer_new(e->endpoint, NULL);
     ck_assert_ptr_nonnull(e->peer);
-    ck_assert_msg(actor_proc_wait_ready(e->peer, NULL, CALL_TIMEOUT_MS) == 0,
+    ck_assert_msg(actor_proc_wait_ready(e->peer, "synced", CALL_TIMEOUT_MS) == 0,
                   "%s: the actor did not learn the fork choice", e->name);
+    env_wait_settled(e);
 }
 
 /*  SIGTERM to the actor's thread (its signalfd reads it: every thread of
@@ -145,6 +168,18 @@ static stub_call_t *calls_since(env_t *e, size_t mark, size_t *n)
     ck_assert_ptr_nonnull(out);
     *n = stub_server_calls(e->stub, mark, out, STUB_CALL_LOG_MAX);
     return out;
+}
+
+/*  Whether every call the stub has seen is answered. */
+static bool stub_idle(env_t *e)
+{
+    size_t n;
+    stub_call_t *c = calls_since(e, 0, &n);
+    bool idle = true;
+    for (size_t i = 0; i < n; i++)
+        idle &= c[i].end != 0;
+    free(c);
+    return idle;
 }
 
 /*  The log's length now: later calls come after this mark. */
@@ -219,6 +254,26 @@ static size_t max_overlap(const stub_call_t *c, size_t n, const char *prefix, co
             most = k;
     }
     return most;
+}
+
+/*  Writes calls to stderr: what a failed assertion about them looked at. */
+static void dump_calls(const char *why, const stub_call_t *c, size_t n)
+{
+    fprintf(stderr, "%s; the stub's calls (begin end method params):\n", why);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "  %4" PRIu64 " %4" PRIu64 " %s %.120s\n", c[i].begin, c[i].end,
+                c[i].method, c[i].params);
+}
+
+/*  Asserts that at most `want` of the selected calls were in flight at
+    once, and that many at some point. */
+static void assert_overlap(const stub_call_t *c, size_t n, const char *prefix, size_t want)
+{
+    size_t got = max_overlap(c, n, prefix, NULL);
+    if (got != want)
+        dump_calls("unexpected overlap", c, n);
+    ck_assert_msg(got == want, "%zu calls of '%s' were in flight at once, expected %zu", got,
+                  prefix, want);
 }
 
 /* --------------------------------------------------------- peer helpers */
@@ -309,7 +364,7 @@ START_TEST(test_mutations_run_one_at_a_time)
     size_t n;
     stub_call_t *c = calls_since(&e, mark, &n);
     ck_assert_uint_ge(n, N);
-    ck_assert_uint_eq(max_overlap(c, n, "", NULL), 1);
+    assert_overlap(c, n, "", 1);
     size_t prev = 0;
     for (int i = 0; i < N; i++) {
         size_t at = only_call(c, n, "engine_forkchoiceUpdated", needle[i]);
@@ -371,7 +426,7 @@ START_TEST(test_queries_run_together_up_to_bound)
     }
     size_t n;
     stub_call_t *c = calls_since(&e, mark, &n);
-    ck_assert_uint_eq(max_overlap(c, n, "eth_getTransactionReceipt", NULL), 3);
+    assert_overlap(c, n, "eth_getTransactionReceipt", 3);
     size_t at[N - 1];
     for (int i = 0; i < N - 1; i++)
         at[i] = only_call(c, n, "eth_getTransactionReceipt", needle[i]);
