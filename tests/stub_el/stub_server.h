@@ -11,7 +11,9 @@
     answer, an HTTP status instead of the answer, a body that is not JSON,
     a JSON-RPC error object, a payload status other than VALID, or a null
     payloadId. Each connection has its own thread, so a delayed answer never
-    holds up the others. */
+    holds up the others. When asked (config.log_calls), it keeps a log of
+    the calls in the order they arrived and were answered, from which a test
+    in the same process reads which calls overlapped. */
 #ifndef ALYS_STUB_SERVER_H
 #define ALYS_STUB_SERVER_H
 
