@@ -49,6 +49,9 @@ struct stub_server {
     uint64_t connections, open_connections, http_requests, calls, unauthorized;
     method_count_t methods[MAX_METHODS];
     size_t n_methods;
+    stub_call_t *call_log; /* NULL unless config.log_calls */
+    size_t n_logged;
+    uint64_t events;
     /* tokens already verified, under jwt_lock */
     pthread_mutex_t jwt_lock;
     jwt_seen_t jwt_seen[JWT_SEEN];
@@ -258,6 +261,59 @@ static char *stats_text(stub_server_t *self)
     return s;
 }
 
+/*  Logs the methods of a request that arrived (members without a method are
+    not calls). Returns the index of the first entry; the entries that fit
+    follow it, *n_out of them. */
+static size_t log_begin(stub_server_t *self, json_t *doc, size_t n, size_t *n_out)
+{
+    *n_out = 0;
+    if (!self->call_log)
+        return 0;
+    pthread_mutex_lock(&self->stats_lock);
+    size_t first = self->n_logged;
+    uint64_t begin = ++self->events;
+    for (size_t i = 0; i < n && self->n_logged < STUB_CALL_LOG_MAX; i++) {
+        json_t *m = json_is_array(doc) ? json_array_get(doc, i) : doc;
+        const char *method = json_string_value(json_object_get(m, "method"));
+        if (!method)
+            continue;
+        stub_call_t *c = &self->call_log[self->n_logged++];
+        snprintf(c->method, sizeof c->method, "%s", method);
+        json_t *params = json_object_get(m, "params");
+        char *text = params ? json_dumps(params, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        snprintf(c->params, sizeof c->params, "%s", text ? text : "");
+        free(text);
+        c->begin = begin;
+        c->end = 0;
+    }
+    *n_out = self->n_logged - first;
+    pthread_mutex_unlock(&self->stats_lock);
+    return first;
+}
+
+static void log_end(stub_server_t *self, size_t first, size_t n)
+{
+    if (!self->call_log || n == 0)
+        return;
+    pthread_mutex_lock(&self->stats_lock);
+    uint64_t end = ++self->events;
+    for (size_t i = first; i < first + n; i++)
+        self->call_log[i].end = end;
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
+size_t stub_server_calls(stub_server_t *self, size_t from, stub_call_t *out, size_t max)
+{
+    if (!self->call_log)
+        return 0;
+    pthread_mutex_lock(&self->stats_lock);
+    size_t n = 0;
+    for (size_t i = from; i < self->n_logged && n < max; i++)
+        out[n++] = self->call_log[i];
+    pthread_mutex_unlock(&self->stats_lock);
+    return n;
+}
+
 /*  Counts TCP connections as MHD accepts and closes them: the keep-alive
     test reads these through stub_stats. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -430,9 +486,13 @@ static enum MHD_Result handle(stub_server_t *self, struct MHD_Connection *conn, 
             return send_text(conn, 401, why);
         }
     }
+    size_t n_logged;
+    size_t first_logged = log_begin(self, doc, n, &n_logged);
     if (delay > 0)
         pause_ms(self, delay);
     enum MHD_Result rc;
+    if (http || malformed)
+        log_end(self, first_logged, n_logged);
     if (http) {
         char text[64];
         snprintf(text, sizeof text, "HTTP %ld injected by the stub", http->value);
@@ -459,6 +519,7 @@ static enum MHD_Result handle(stub_server_t *self, struct MHD_Connection *conn, 
             free(out.data);
             rc = send_text(conn, 500, "out of memory");
         } else {
+            log_end(self, first_logged, n_logged);
             rc = send_owned(conn, 200, out.data, out.len, "application/json");
         }
     }
@@ -540,6 +601,13 @@ stub_server_t *stub_server_new(const stub_config_t *config, char *err, size_t er
     pthread_cond_init(&self->stop_cond, &ca);
     pthread_condattr_destroy(&ca);
     self->null_payload_id = config->null_payload_id;
+    if (config->log_calls) {
+        self->call_log = calloc(STUB_CALL_LOG_MAX, sizeof *self->call_log);
+        if (!self->call_log) {
+            snprintf(err, err_len, "out of memory");
+            goto fail;
+        }
+    }
     if (config->n_faults) {
         self->faults = calloc(config->n_faults, sizeof *self->faults);
         if (!self->faults) {
@@ -594,6 +662,7 @@ void stub_server_destroy(stub_server_t **self_p)
     stub_chain_destroy(&self->chain);
     memset(self->secret, 0, sizeof self->secret);
     free(self->faults);
+    free(self->call_log);
     pthread_cond_destroy(&self->stop_cond);
     pthread_mutex_destroy(&self->stop_lock);
     pthread_mutex_destroy(&self->jwt_lock);

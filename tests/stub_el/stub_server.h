@@ -11,7 +11,9 @@
     answer, an HTTP status instead of the answer, a body that is not JSON,
     a JSON-RPC error object, a payload status other than VALID, or a null
     payloadId. Each connection has its own thread, so a delayed answer never
-    holds up the others. */
+    holds up the others. When asked (config.log_calls), it keeps a log of
+    the calls in the order they arrived and were answered, from which a test
+    in the same process reads which calls overlapped. */
 #ifndef ALYS_STUB_SERVER_H
 #define ALYS_STUB_SERVER_H
 
@@ -46,7 +48,23 @@ typedef struct {
     size_t n_faults;
     bool null_payload_id;
     uint64_t genesis_time;
+    bool log_calls;              /* keep the log that stub_server_calls reads */
 } stub_config_t;
+
+/*  One JSON-RPC call as the stub saw it (after authentication). begin and
+    end are positions in one order of events shared by every call: begin
+    when the call arrived (before any delay), end when its answer was ready
+    (0 until then). A call whose begin is greater than another's end arrived
+    after that one was answered; two calls overlapped when each began before
+    the other ended. Members of one batch share begin and end. */
+typedef struct {
+    char method[64];
+    char params[512]; /* compact JSON text, cut short */
+    uint64_t begin, end;
+} stub_call_t;
+
+/*  The log keeps the first STUB_CALL_LOG_MAX calls. */
+#define STUB_CALL_LOG_MAX 4096
 
 typedef struct stub_server stub_server_t;
 
@@ -57,5 +75,9 @@ stub_server_t *stub_server_new(const stub_config_t *config, char *err, size_t er
 void stub_server_destroy(stub_server_t **self_p);
 /*  The port actually bound. */
 int stub_server_port(const stub_server_t *self);
+/*  Copies the logged calls from index `from` on, at most max of them, into
+    out, in order of arrival. Returns how many were copied (0 when the log is
+    off). Tests take the log's length as a mark and read what came after. */
+size_t stub_server_calls(stub_server_t *self, size_t from, stub_call_t *out, size_t max);
 
 #endif
