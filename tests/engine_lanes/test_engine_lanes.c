@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "harness.h"
+#include "jwt_file.h"
 #include "peer.h"
 #include "peer_check.h"
 #include "proto.h"
@@ -853,7 +854,7 @@ int main(void)
     if (!s_dir)
         return 1;
     snprintf(s_jwt, sizeof s_jwt, "%s/jwt.hex", s_dir);
-    if (stub_proc_write_secret(s_jwt, 0x31) != 0) {
+    if (jwt_file_write_fill(s_jwt, 0x31) != 0) {
         fprintf(stderr, "cannot write the JWT secret into %s\n", s_dir);
         return 1;
     }
