@@ -39,6 +39,8 @@ void engine_config_defaults(engine_config_t *config)
     config->el_connections = 16;
     config->max_queue = 1024;
     config->shutdown_grace_ms = 1200;
+    config->dedupe_ttl_ms = 60000;
+    config->dedupe_max = 20000;
     fork_schedule_default(&config->schedule);
     config->client = "auto";
     config->block_cache_size = 1024;

@@ -14,8 +14,6 @@
 #include "engine_internal.h"
 #include "log.h"
 
-#define DEDUPE_TTL_MS 60000
-#define DEDUPE_MAX 20000 /* finished replies kept for retries, at most */
 /*  What a waiting read is charged beside its frame: the request record,
     its decoded arguments and the routing id, rounded up. */
 #define QUERY_QUEUE_OVERHEAD 1024
@@ -187,7 +185,7 @@ static void finish(req_t *req, const uint8_t *body, size_t len, bool final, prot
                 memcpy(d->reply, body, len);
                 d->reply_len = len;
             }
-            d->expires_ms = clock_mono_ms() + DEDUPE_TTL_MS;
+            d->expires_ms = clock_mono_ms() + self->config.dedupe_ttl_ms;
         } else {
             HASH_DEL(self->dedupe, d);
             free(d);
@@ -549,10 +547,10 @@ static void dedupe_free(engine_t *self, dedupe_entry_t *d)
     free(d);
 }
 
-/*  The same (peer, id) within a minute is the same request: a retry of a
-    finished one gets its stored reply, one of a running one joins it, and
-    an id reused for another body is refused. Returns true when req was
-    answered that way (and freed). */
+/*  The same (peer, id) within the protocol's 60 s (config.dedupe_ttl_ms)
+    is the same request: a retry of a finished one gets its stored reply,
+    one of a running one joins it, and an id reused for another body is
+    refused. Returns true when req was answered that way (and freed). */
 static bool dedupe_seen(engine_t *self, req_t *req, const uint8_t *body, size_t body_len,
                         dedupe_key_t *key, uint64_t *body_hash)
 {
@@ -569,9 +567,12 @@ static bool dedupe_seen(engine_t *self, req_t *req, const uint8_t *body, size_t 
     }
     if (!d)
         return false;
-    if (d->body_hash != *body_hash)
-        reject(req, PROTO_BAD_REQUEST, "id reused for a different request within 60 s");
-    else if (d->state == DEDUPE_RUNNING)
+    if (d->body_hash != *body_hash) {
+        char why[96];
+        snprintf(why, sizeof why, "id reused for a different request within %d s",
+                 (self->config.dedupe_ttl_ms + 999) / 1000);
+        reject(req, PROTO_BAD_REQUEST, why);
+    } else if (d->state == DEDUPE_RUNNING)
         d->joiners++;
     else if (d->reply)
         send_frames(self, req->routing, d->reply, d->reply_len);
@@ -581,12 +582,12 @@ static bool dedupe_seen(engine_t *self, req_t *req, const uint8_t *body, size_t 
 
 static void dedupe_remember(engine_t *self, req_t *req, const dedupe_key_t *key, uint64_t body_hash)
 {
-    if (HASH_COUNT(self->dedupe) >= DEDUPE_MAX) {
+    if (HASH_COUNT(self->dedupe) >= self->config.dedupe_max) {
         /* bounded memory: the oldest finished entries go first (a retry of
            one of them after this executes again, as after a restart) */
         dedupe_entry_t *old, *tmp;
         HASH_ITER(hh, self->dedupe, old, tmp) {
-            if (HASH_COUNT(self->dedupe) < DEDUPE_MAX * 9 / 10)
+            if (HASH_COUNT(self->dedupe) < self->config.dedupe_max * 9 / 10)
                 break;
             if (old->state == DEDUPE_DONE)
                 dedupe_free(self, old);

@@ -486,6 +486,54 @@ START_TEST(test_waiting_queries_start_in_arrival_order)
 }
 END_TEST
 
+/*  One round of the byte-bound test: five reads with one query slot; the
+    first runs, the next two wait, the last two pass the queue's memory
+    bound and are refused at once, before any read is answered; the three
+    admitted are answered in order and each reaches the client once. */
+static void byte_bound_round(env_t *e, uint8_t fill)
+{
+    size_t mark = log_mark(e);
+    enum { N = 5, ADMITTED = 3 };
+    char needle[N][80];
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        proto_tx_hash_args_t a = tx_args((uint8_t) (fill + i), needle[i], sizeof needle[i]);
+        ids[i] = peer_send(e->peer, "get_transaction_receipt", &a);
+    }
+    proto_reply_t r;
+    for (int i = ADMITTED; i < N; i++) {
+        recv_reply(e->peer, &r);
+        ck_assert_uint_eq(r.id, ids[i]);
+        assert_err(&r, PROTO_OVERLOADED);
+        proto_reply_release(&r);
+    }
+    recv_ok_in_order(e->peer, ids, ADMITTED);
+    for (int i = 0; i < N; i++)
+        ck_assert_uint_eq(count_calls(e, mark, "eth_getTransactionReceipt", needle[i]),
+                          i < ADMITTED ? 1 : 0);
+}
+
+/*  The waiting reads are bounded by memory as well as by count: with room
+    for two waiting reads' bytes (and a count bound far away), a third
+    waiting read is refused. A second round admits exactly as many, so the
+    bytes of answered reads were given back. */
+START_TEST(test_query_queue_byte_bound)
+{
+    env_t e;
+    env_init(&e, "qbytes");
+    e.config.max_queries = 1;
+    e.config.max_query_queue = 1000;
+    /* each waiting read counts its body (under 100 bytes here) plus a
+       fixed 1 KiB of bookkeeping: two fit, three do not */
+    e.config.max_query_queue_bytes = 2 * 1024 + 400;
+    env_fault(&e, STUB_FAULT_DELAY, "eth_getTransactionReceipt:300");
+    env_start(&e);
+    byte_bound_round(&e, 0x10);
+    byte_bound_round(&e, 0x40);
+    env_stop(&e);
+}
+END_TEST
+
 /*  With every query slot taken by slow reads and more reads waiting, a
     build still runs at once: its reply comes before any read's, and its
     forkchoiceUpdated reaches the client while the reads are unanswered. */
@@ -644,6 +692,72 @@ START_TEST(test_idempotent_retries)
     peer_destroy(&chain);
     peer_destroy(&other);
     peer_destroy(&third);
+    env_stop(&e);
+}
+END_TEST
+
+/*  Sends build_block with this id and args from peer, expects an ok reply
+    for that id. */
+static void build_with_id(peer_t *peer, uint64_t id, const proto_build_block_args_t *a)
+{
+    proto_reply_t r;
+    peer_send_id(peer, id, "build_block", a);
+    recv_reply(peer, &r);
+    ck_assert_uint_eq(r.id, id);
+    assert_ok(&r);
+    proto_reply_release(&r);
+}
+
+/*  A stored reply lives for the window only: a retry within it is answered
+    without the client, a retry after it runs the build again. */
+START_TEST(test_idempotency_window_ends)
+{
+    env_t e;
+    env_init(&e, "idem-ttl");
+    /* long enough that a retry sent right after the reply is surely
+       inside it, even under valgrind */
+    e.config.dedupe_ttl_ms = 1500;
+    env_start(&e);
+    char needle[64];
+    proto_build_block_args_t a = build_args(needle, sizeof needle);
+    build_with_id(e.peer, 5001, &a);
+    size_t mark = log_mark(&e);
+    build_with_id(e.peer, 5001, &a);
+    ck_assert_uint_eq(count_calls(&e, mark, "", NULL), 0);
+    struct timespec ts = {2, 0};
+    nanosleep(&ts, NULL);
+    build_with_id(e.peer, 5001, &a);
+    /* a build again (the payload cache may spare it the forkchoiceUpdated,
+       not the getPayload) */
+    ck_assert_uint_ge(count_calls(&e, mark, "engine_", NULL), 1);
+    env_stop(&e);
+}
+END_TEST
+
+/*  The stored replies are bounded in number: past dedupe_max the oldest
+    finished ones are dropped (a retry of one of them runs again, as after
+    a restart) while the newest are still answered from the store. */
+START_TEST(test_idempotency_store_bounded)
+{
+    env_t e;
+    env_init(&e, "idem-cap");
+    e.config.dedupe_max = 10;
+    env_start(&e);
+    enum { N = 12 };
+    char needle[N][64];
+    proto_build_block_args_t a[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = build_args(needle[i], sizeof needle[i]);
+        build_with_id(e.peer, 6000 + (uint64_t) i, &a[i]);
+    }
+    /* the newest first: each of these retries is answered from the store */
+    size_t mark = log_mark(&e);
+    for (int i = N - 1; i >= N - 3; i--)
+        build_with_id(e.peer, 6000 + (uint64_t) i, &a[i]);
+    ck_assert_uint_eq(count_calls(&e, mark, "", NULL), 0);
+    /* the oldest was dropped to make room: it reaches the client again */
+    build_with_id(e.peer, 6000, &a[0]);
+    ck_assert_uint_ge(count_calls(&e, mark, "engine_", NULL), 1);
     env_stop(&e);
 }
 END_TEST
@@ -864,9 +978,12 @@ int main(void)
     tcase_add_test(tc, test_mutations_run_one_at_a_time);
     tcase_add_test(tc, test_queries_run_together_up_to_bound);
     tcase_add_test(tc, test_waiting_queries_start_in_arrival_order);
+    tcase_add_test(tc, test_query_queue_byte_bound);
     tcase_add_test(tc, test_mutation_not_blocked_by_queries);
     tcase_add_test(tc, test_mutation_queue_bound);
     tcase_add_test(tc, test_idempotent_retries);
+    tcase_add_test(tc, test_idempotency_window_ends);
+    tcase_add_test(tc, test_idempotency_store_bounded);
     tcase_add_test(tc, test_retry_after_retryable_error_runs_again);
     tcase_add_test(tc, test_bad_requests_answered_at_once);
     tcase_add_test(tc, test_sigterm_drains_both_lanes);
