@@ -129,6 +129,18 @@ payload_entry_t *payload_cache_by_hash(payload_cache_t *self, const uint8_t hash
     return fresh(self, find_hash(self, hash), now_ms);
 }
 
+size_t payload_cache_chain(payload_cache_t *self, const uint8_t head[32], int64_t now_ms,
+                           uint8_t (*out)[32], size_t max)
+{
+    size_t n = 0;
+    pnode_t *p = find_hash(self, head);
+    while (p && n < max && now_ms - p->entry->created_ms < self->ttl_ms) {
+        memcpy(out[n++], p->entry->block_hash, 32);
+        p = find_hash(self, p->entry->parent_hash);
+    }
+    return n;
+}
+
 void payload_cache_remove(payload_cache_t *self, payload_entry_t *entry)
 {
     pnode_t *n = find_hash(self, entry->block_hash);

@@ -52,6 +52,11 @@ void payload_cache_put(payload_cache_t *self, payload_entry_t *entry, int64_t no
 /*  Borrowed; NULL when absent or expired. Counts a hit or a miss. */
 payload_entry_t *payload_cache_by_attrs(payload_cache_t *self, const uint8_t key[32], int64_t now_ms);
 payload_entry_t *payload_cache_by_hash(payload_cache_t *self, const uint8_t hash[32], int64_t now_ms);
+/*  The hashes of head and of its cached ancestors, newest first, while
+    each parent is a fresh entry; at most max. Returns how many were
+    written (0 when head is not cached). Counts no hit or miss. */
+size_t payload_cache_chain(payload_cache_t *self, const uint8_t head[32], int64_t now_ms,
+                           uint8_t (*out)[32], size_t max);
 /*  Forgets an entry (e.g. the client no longer knows its payload id). */
 void payload_cache_remove(payload_cache_t *self, payload_entry_t *entry);
 /*  Drops expired entries; returns how many. */

@@ -29,7 +29,10 @@
       second parameter or a payload with members outside the spec's
       ExecutionPayload is -32602. eth_syncing reports progress at genesis
       (txIndexRemainingBlocks 1 until the first block arrives) although
-      currentBlock equals highestBlock.
+      currentBlock equals highestBlock. Killed (SIGKILL), it comes back at
+      the last block whose state it had written (here: its last clean stop)
+      and answers SYNCING for the blocks above; the actor gives it the blocks
+      it built again from the payload cache (test_resilience, Geth).
     - Reth: below finality -38006; above it (since 2026-08) builds on the
       ancestor without moving the head; never answers ACCEPTED (side chains
       are executed). Drops a payload job once fetched and caches the last

@@ -42,10 +42,12 @@ static inline const fork_choice_t *ops_view(req_t *req) { return fc_get(engine_f
 
 /*  A client that restarted may answer SYNCING for a head it had imported:
     EthereumJS does for a head that a reorg made canonical before its
-    restart, though that block is still its latest. When the head is a block
-    this actor built and still holds, it goes to the client again
-    (newPayload) and `retry` runs once it is VALID; once per request. Returns
-    true when that started (the request continues there). */
+    restart, though that block is still its latest; Geth, killed, comes back
+    without the blocks above its last written state. When the head is a
+    block this actor built and still holds, it goes to the client again
+    (newPayload); when the client lacks its parent too, the cached chain up
+    to it goes, oldest first. `retry` runs once the head is VALID; once per
+    request. Returns true when that started (the request continues there). */
 bool ops_reimport_head(req_t *req, json_t *status, const uint8_t head[32], op_fn *retry);
 
 extern const uint8_t ops_zero32[32];

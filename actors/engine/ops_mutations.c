@@ -135,11 +135,79 @@ static void send_new_payload(req_t *req, const np_input_t *in, el_cont_fn *cont)
 
 /* ------------------------------------------ re-import after a client restart */
 
+static void reimport_send(req_t *req, const uint8_t hash[32]);
+
+/*  The head's newPayload answered SYNCING or ACCEPTED: the client lacks
+    its parent as well (Geth, killed, comes back at the last block whose
+    state it had written, without the blocks above it). Prepares the chain
+    of cached ancestors, oldest first; false when there is none. */
+static bool reimport_chain(req_t *req)
+{
+    reimport_t *ri = &req->reimport;
+    payload_cache_t *pc = engine_payload_cache(req->engine);
+    size_t max = engine_config(req->engine)->payload_cache_size;
+    uint8_t(*back)[32] = max ? calloc(max, 32) : NULL;
+    size_t n = back ? payload_cache_chain(pc, ri->head, clock_mono_ms(), back, max) : 0;
+    if (n < 2) {
+        free(back);
+        return false;
+    }
+    /* oldest first */
+    for (size_t i = 0; i < n / 2; i++) {
+        uint8_t t[32];
+        memcpy(t, back[i], 32);
+        memcpy(back[i], back[n - 1 - i], 32);
+        memcpy(back[n - 1 - i], t, 32);
+    }
+    ri->chain = back;
+    ri->n = n;
+    ri->next = 0;
+    char h[67];
+    log_warn("the execution client lacks the parent of block %s too: importing the %zu blocks "
+             "this actor built up to it again, oldest first",
+             hex_encode(ri->head, 32, h), n);
+    return true;
+}
+
 static void on_reimported(req_t *req, el_response_t *resp)
 {
-    if (ops_status_rejected(req, resp->result, NULL, true, "newPayload of the head again"))
+    reimport_t *ri = &req->reimport;
+    const char *st = json_string_value(json_object_get(resp->result, "status"));
+    bool head_alone = ri->chain == NULL;
+    if (head_alone && st && (strcmp(st, "SYNCING") == 0 || strcmp(st, "ACCEPTED") == 0)
+        && reimport_chain(req)) {
+        ops_count_status(req, resp->result, true);
+        reimport_send(req, ri->chain[ri->next++]);
         return;
+    }
+    if (ops_status_rejected(req, resp->result, NULL, true,
+                            head_alone ? "newPayload of the head again"
+                                       : "newPayload of a cached ancestor of the head again"))
+        return;
+    if (!head_alone && ri->next < ri->n) {
+        reimport_send(req, ri->chain[ri->next++]);
+        return;
+    }
     req->resume(req);
+}
+
+/*  newPayload of a block this actor built, from the payload cache. */
+static void reimport_send(req_t *req, const uint8_t hash[32])
+{
+    payload_entry_t *e = payload_cache_by_hash(engine_payload_cache(req->engine), hash, clock_mono_ms());
+    if (!e || !e->payload_json) {
+        engine_reply_error(req, PROTO_EL_SYNCING,
+                           "the execution client lacks blocks this actor no longer holds; "
+                           "commit them again");
+        return;
+    }
+    np_input_t in = {.fork = e->fork,
+                     .payload = json_incref(e->payload_json),
+                     .versioned = e->versioned_json ? json_incref(e->versioned_json) : json_array(),
+                     .requests = e->requests_json ? json_incref(e->requests_json) : NULL};
+    memcpy(in.pbbr, e->parent_beacon_block_root, 32);
+    send_new_payload(req, &in, on_reimported);
+    np_input_release(&in);
 }
 
 bool ops_reimport_head(req_t *req, json_t *status, const uint8_t head[32], op_fn *retry)
@@ -156,13 +224,8 @@ bool ops_reimport_head(req_t *req, json_t *status, const uint8_t head[32], op_fn
              hex_encode(head, 32, h));
     req->attempts++;
     req->resume = retry;
-    np_input_t in = {.fork = e->fork,
-                     .payload = json_incref(e->payload_json),
-                     .versioned = e->versioned_json ? json_incref(e->versioned_json) : json_array(),
-                     .requests = e->requests_json ? json_incref(e->requests_json) : NULL};
-    memcpy(in.pbbr, e->parent_beacon_block_root, 32);
-    send_new_payload(req, &in, on_reimported);
-    np_input_release(&in);
+    memcpy(req->reimport.head, head, 32);
+    reimport_send(req, head);
     return true;
 }
 

@@ -152,6 +152,7 @@ static void req_free(req_t *req)
         proto_free(req->op->result, req->result);
         free(req->result);
     }
+    free(req->reimport.chain);
     zframe_destroy(&req->routing);
     proto_request_release(&req->msg);
     free(req);

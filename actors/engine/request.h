@@ -72,6 +72,14 @@ typedef struct {
     op_fn *next;
 } ancestry_t;
 
+/*  A re-import after a client restart (ops_mutations.c): the head first,
+    then, when the client lacks its parent too, the cached chain up to it. */
+typedef struct {
+    uint8_t head[32];
+    uint8_t (*chain)[32];     /* oldest first; NULL until the head alone failed */
+    size_t n, next;           /* chain length, the next to send */
+} reimport_t;
+
 typedef struct {
     int fork;
     uint8_t parent[32];
@@ -127,6 +135,7 @@ struct req {
     int64_t start_us;
     req_t *prev, *next;       /* lane queues (utlist) */
     ancestry_t anc;
+    reimport_t reimport;
     union {
         build_state_t build;
         payload_state_t payload;

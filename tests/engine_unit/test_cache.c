@@ -323,6 +323,42 @@ START_TEST(test_payload_sweep)
 }
 END_TEST
 
+/*  The chain of cached ancestors: newest first while each parent is a
+    fresh entry, stopping at a gap, at an expired entry and at max; an
+    uncached head gives none; no lookup counts as a hit or miss. */
+START_TEST(test_payload_chain)
+{
+    payload_cache_t *c = payload_cache_new(8, 1000);
+    /* a1 <- a2 <- a3 <- a4, and a6 whose parent a5 is not cached */
+    for (uint8_t t = 1; t <= 6; t++) {
+        if (t == 5)
+            continue;
+        payload_entry_t *e = entry_new(t, (uint8_t) (0xa0 + t));
+        hash_of((uint8_t) (0xa0 + t - 1), e->parent_hash);
+        payload_cache_put(c, e, t == 1 ? 0 : 500);
+    }
+    uint8_t out[8][32], h[32];
+    hash_of(0xa4, h);
+    ck_assert_uint_eq(payload_cache_chain(c, h, 600, out, 8), 4);
+    for (int i = 0; i < 4; i++) {
+        uint8_t want[32];
+        hash_of((uint8_t) (0xa4 - i), want);
+        ck_assert_mem_eq(out[i], want, 32);
+    }
+    ck_assert_uint_eq(payload_cache_chain(c, h, 600, out, 2), 2);
+    /* a1 expired at 1000: the chain ends above it */
+    ck_assert_uint_eq(payload_cache_chain(c, h, 1000, out, 8), 3);
+    hash_of(0xa6, h);
+    ck_assert_uint_eq(payload_cache_chain(c, h, 600, out, 8), 1);
+    hash_of(0xa5, h);
+    ck_assert_uint_eq(payload_cache_chain(c, h, 600, out, 8), 0);
+    cache_stats_t st;
+    payload_cache_stats(c, &st);
+    assert_stats(&st, 0, 0, 0, 0, 5);
+    payload_cache_destroy(&c);
+}
+END_TEST
+
 /* -------------------------------------------------------------- blocks */
 
 START_TEST(test_block_put_get)
@@ -578,6 +614,7 @@ static Suite *cache_suite(void)
     tcase_add_test(p, test_payload_replace_same_keys);
     tcase_add_test(p, test_payload_remove);
     tcase_add_test(p, test_payload_sweep);
+    tcase_add_test(p, test_payload_chain);
     suite_add_tcase(s, p);
 
     TCase *b = tcase_create("block");

@@ -1,7 +1,7 @@
-/*  Resilience against a real EthereumJS: a burst of reads from many peers,
-    the fork choice after a build the client refused, a revert onto the
-    finalized block, and a restart of the client in the middle of block
-    production. The tests run in order on one chain. */
+/*  Resilience against a real EthereumJS or Geth ($ALYS_TEST_EL): a burst of
+    reads from many peers, the fork choice after a build the client refused,
+    a revert onto the finalized block, and restarts of the client in the
+    middle of block production. The tests run in order on one chain. */
 #include <check.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client_profile.h"
 #include "clock.h"
 #include "harness.h"
 #include "hex.h"
@@ -330,10 +331,11 @@ END_TEST
 /* --------------------------------------------------- revert to finalized */
 
 /*  Head 7, finalized 5 (numbers relative): reverting 6 would make 5, the
-    finalized block itself, the head. A client that can do it does it; on
-    EthereumJS, which answers VALID and keeps its head, the actor refuses
-    before the call and the way it names (a block built on the finalized
-    block) works. */
+    finalized block itself, the head. A client that can do it (Geth) does
+    it; on EthereumJS, which answers VALID and keeps its head, the actor
+    refuses before the call and the way it names (a block built on the
+    finalized block) works. Which of the two happens is the client
+    profile's prediction (no_head_at_finalized), checked here. */
 START_TEST(test_revert_to_finalized)
 {
     peer_t *peer = peer_new(s_endpoint, "producer");
@@ -352,6 +354,11 @@ START_TEST(test_revert_to_finalized)
     proto_reply_t r;
     ck_assert_int_eq(peer_call(peer, "revert_block", &rv, &r, CALL_TIMEOUT_MS), 0);
     uint8_t head[32];
+    const client_profile_t *prof =
+        client_profile_for(el_node_kind(s_node) == EL_KIND_GETH ? "geth" : "ethereumjs");
+    ck_assert_msg(r.ok == (prof->no_head_at_finalized == NULL),
+                  "%s: the profile predicts the revert onto the finalized block is %s", prof->name,
+                  prof->no_head_at_finalized ? "refused" : "done");
     if (r.ok) {
         memcpy(s_head, b5, 32);
     } else {
@@ -503,7 +510,7 @@ int main(void)
         s_next_ts = latest_ts + 1;
 
     Suite *s = suite_create("resilience");
-    TCase *tc = tcase_create("EthereumJS");
+    TCase *tc = tcase_create("resilience");
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_read_burst);
     tcase_add_test(tc, test_failed_build_moves_head);
