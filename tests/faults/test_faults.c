@@ -498,7 +498,8 @@ END_TEST
 /*  The client dies: calls fail EL_UNAVAILABLE, whether the death comes
     between calls or in the middle of one. Once it is back on the same port,
     calls succeed again. The restarted stub has lost its chain (as a client
-    with a wiped data directory would): it knows the genesis block only. */
+    with a wiped data directory would): it knows the genesis block only, and
+    gets the blocks this actor built back from it. */
 START_TEST(test_killed_client_then_restarted)
 {
     env_t e;
@@ -547,11 +548,29 @@ START_TEST(test_killed_client_then_restarted)
     ck_assert_uint_eq(b.block.number, 0);
     proto_free(proto_op_find("get_block")->result, &b);
     ck_assert_int_eq(actor_proc_wait_ready(e.peer, "synced", 10000), 0);
-    /* block 2 is gone with the old chain: building on it cannot work yet */
+    /* a parent the client lacks and this actor never built: building on
+       it cannot work yet */
+    args = build_args();
+    args.has_parent = true;
+    memset(args.parent, 0x3c, 32);
+    expect_err(e.peer, "build_block", &args, PROTO_EL_SYNCING);
+    /* blocks 1 and 2 are gone with the old chain, but this actor built
+       them and still holds them: building on 2 gives both to the client
+       again, oldest first, then builds */
     args = build_args();
     args.has_parent = true;
     memcpy(args.parent, h2, 32);
-    expect_err(e.peer, "build_block", &args, PROTO_EL_SYNCING);
+    proto_build_block_result_t built = {0};
+    call_ok(e.peer, "build_block", &args, &built);
+    ck_assert_mem_eq(built.payload.parent_hash, h2, 32);
+    proto_free(proto_op_find("build_block")->result, &built);
+    /* asked of the client itself, not through the actor's block cache */
+    char h1_hex[67];
+    json_t *blk = harness_rpc(stub_proc_url(e.stub), "eth_getBlockByHash",
+                              json_pack("[s,b]", hex_encode(h1, 32, h1_hex), 0), NULL, NULL, 0);
+    ck_assert_msg(blk && json_is_object(blk), "the client lacks block 1 after the re-import");
+    ck_assert_str_eq(json_string_value(json_object_get(blk, "number")), "0x1");
+    json_decref(blk);
     args = build_args();
     args.has_parent = true;
     memcpy(args.parent, g, 32);
