@@ -344,7 +344,8 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     self->payloads = payload_cache_new(config->payload_cache_size, config->payload_ttl_ms);
     self->blocks = block_cache_new(config->block_cache_size);
     self->fc = fc_new(config->state_dir, self->blocks);
-    if (!self->el || !self->payloads || !self->blocks || !self->fc) {
+    self->idem = idem_new(config->dedupe_ttl_ms, config->dedupe_max);
+    if (!self->el || !self->payloads || !self->blocks || !self->fc || !self->idem) {
         snprintf(err, err_len, "cannot initialise libcurl or the caches");
         goto fail;
     }

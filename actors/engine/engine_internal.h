@@ -1,7 +1,8 @@
 /*  engine_internal: the engine object as its own files share it
-    (engine.c: life cycle and socket; request.c: requests, lanes and
-    idempotency; el_health.c: the execution client's health and identity;
-    recovery.c: the fork choice at start; engine_metrics.c: /metrics).
+    (engine.c: life cycle and socket; request.c: requests and lanes, with
+    idempotency.c's store; el_health.c: the execution client's health and
+    identity; recovery.c: the fork choice at start; engine_metrics.c:
+    /metrics).
     Nothing outside those files includes this. */
 #ifndef ALYS_ENGINE_INTERNAL_H
 #define ALYS_ENGINE_INTERNAL_H
@@ -10,6 +11,7 @@
 
 #include "engine.h"
 #include "fork_choice.h"
+#include "idempotency.h"
 #include "jwt_auth.h"
 #include "instance.h"
 #include "peer_conns.h"
@@ -26,7 +28,6 @@ typedef struct op_entry {
 
 typedef struct shared_call shared_call_t;
 typedef struct peer_rec peer_rec_t;
-typedef struct dedupe_entry dedupe_entry_t;
 
 typedef enum { FC_UNKNOWN, FC_LOADING, FC_READY } fc_phase_t;
 
@@ -75,7 +76,7 @@ struct engine {
     uint64_t head_check_generation; /* fc generation when the head check went out */
     uint64_t head_mismatches; /* client heads found off the fork choice */
     uint64_t peers_evicted;   /* peer records dropped at PEER_MAX */
-    dedupe_entry_t *dedupe;
+    idem_store_t *idem;       /* replies kept for retries */
     /* shutdown */
     bool shutting_down;
     bool aborting;

@@ -1,7 +1,7 @@
 /*  A request's life: decoding, admission (the op table's preconditions,
     checked here and only here), its lane (mutations one at a time in
     arrival order, reads concurrently up to --max-queries, then waiting),
-    idempotency for mutations, the execution-client calls it makes (each
+    the retry rule for mutations (idempotency.c), the execution-client calls it makes (each
     completion wrapped: health noted, errors replied once), and its one
     reply. */
 #include <stdarg.h>
@@ -21,26 +21,6 @@
 /*  Peer records kept at most: past this, the longest-silent ones go first
     (a record is only bookkeeping for metrics; requests never need it). */
 #define PEER_MAX 10000
-
-typedef struct {
-    uint8_t rid_len;
-    uint8_t rid[255];
-    uint64_t id;
-} dedupe_key_t;
-
-typedef enum { DEDUPE_RUNNING, DEDUPE_DONE } dedupe_state_t;
-
-/*  A mutating request seen from (peer, id) within the last minute. */
-struct dedupe_entry {
-    dedupe_key_t key;
-    uint64_t body_hash;
-    dedupe_state_t state;
-    size_t joiners;   /* retries that arrived while it ran: each gets the reply */
-    uint8_t *reply;
-    size_t reply_len;
-    int64_t expires_ms;
-    UT_hash_handle hh;
-};
 
 /*  One record per peer, keyed by its routing id. */
 struct peer_rec {
@@ -174,23 +154,11 @@ static void finish(req_t *req, const uint8_t *body, size_t len, bool final, prot
     engine_metrics_request(self, req->entry, outcome, took);
     if (req->routing)
         send_frames(self, req->routing, body, len);
-    dedupe_entry_t *d = req->dedupe;
-    if (d) {
-        for (size_t i = 0; i < d->joiners; i++)
+    if (req->idem) {
+        size_t joiners = idem_end(self->idem, req->idem, body, len, final, clock_mono_ms());
+        for (size_t i = 0; i < joiners; i++)
             send_frames(self, req->routing, body, len);
-        d->joiners = 0;
-        if (final) {
-            d->state = DEDUPE_DONE;
-            d->reply = malloc(len);
-            if (d->reply) {
-                memcpy(d->reply, body, len);
-                d->reply_len = len;
-            }
-            d->expires_ms = clock_mono_ms() + self->config.dedupe_ttl_ms;
-        } else {
-            HASH_DEL(self->dedupe, d);
-            free(d);
-        }
+        req->idem = NULL;
     }
     log_debug("%s id=%llu done in %lld us", req->op->name, (unsigned long long) req->msg.id,
               (long long) took);
@@ -529,81 +497,6 @@ void engine_resend_fork_choice(engine_t *self, bool at_front)
     engine_pump(self);
 }
 
-/* -------------------------------------------------------- idempotency */
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static void dedupe_free(engine_t *self, dedupe_entry_t *d)
-{
-    HASH_DEL(self->dedupe, d);
-    free(d->reply);
-    free(d);
-}
-
-/*  The same (peer, id) within the protocol's 60 s (config.dedupe_ttl_ms)
-    is the same request: a retry of a finished one gets its stored reply,
-    one of a running one joins it, and an id reused for another body is
-    refused. Returns true when req was answered that way (and freed). */
-static bool dedupe_seen(engine_t *self, req_t *req, const uint8_t *body, size_t body_len,
-                        dedupe_key_t *key, uint64_t *body_hash)
-{
-    memset(key, 0, sizeof *key);
-    key->rid_len = (uint8_t) (zframe_size(req->routing) > 255 ? 255 : zframe_size(req->routing));
-    memcpy(key->rid, zframe_data(req->routing), key->rid_len);
-    key->id = req->msg.id;
-    *body_hash = fnv1a(body, body_len);
-    dedupe_entry_t *d = NULL;
-    HASH_FIND(hh, self->dedupe, key, sizeof *key, d);
-    if (d && d->state == DEDUPE_DONE && d->expires_ms <= clock_mono_ms()) {
-        dedupe_free(self, d);
-        d = NULL;
-    }
-    if (!d)
-        return false;
-    if (d->body_hash != *body_hash) {
-        char why[96];
-        snprintf(why, sizeof why, "id reused for a different request within %d s",
-                 (self->config.dedupe_ttl_ms + 999) / 1000);
-        reject(req, PROTO_BAD_REQUEST, why);
-    } else if (d->state == DEDUPE_RUNNING)
-        d->joiners++;
-    else if (d->reply)
-        send_frames(self, req->routing, d->reply, d->reply_len);
-    req_free(req);
-    return true;
-}
-
-static void dedupe_remember(engine_t *self, req_t *req, const dedupe_key_t *key, uint64_t body_hash)
-{
-    if (HASH_COUNT(self->dedupe) >= self->config.dedupe_max) {
-        /* bounded memory: the oldest finished entries go first (a retry of
-           one of them after this executes again, as after a restart) */
-        dedupe_entry_t *old, *tmp;
-        HASH_ITER(hh, self->dedupe, old, tmp) {
-            if (HASH_COUNT(self->dedupe) < self->config.dedupe_max * 9 / 10)
-                break;
-            if (old->state == DEDUPE_DONE)
-                dedupe_free(self, old);
-        }
-    }
-    dedupe_entry_t *d = calloc(1, sizeof *d);
-    if (!d)
-        return;
-    d->key = *key;
-    d->body_hash = body_hash;
-    d->state = DEDUPE_RUNNING;
-    HASH_ADD(hh, self->dedupe, key, sizeof d->key, d);
-    req->dedupe = d;
-}
-
 /* ------------------------------------------------------------- admission */
 
 static void note_peer(engine_t *self, zframe_t *routing)
@@ -669,7 +562,7 @@ static int admit(engine_t *self, req_t *req, const uint8_t *body, size_t body_le
         else if (row->check && row->check(req->args, why, sizeof why) != 0)
             bad = 1;
         if (bad) {
-                reject(req, PROTO_BAD_REQUEST, why);
+            reject(req, PROTO_BAD_REQUEST, why);
             return -1;
         }
     }
@@ -703,13 +596,44 @@ static void enqueue_query(engine_t *self, req_t *req, size_t body_len)
     self->qq_bytes += req->queued_bytes;
 }
 
+/*  The protocol's retry rule (idempotency.c): returns true when req was
+    answered by it (a joined retry is answered when the first run ends)
+    and freed. */
+static bool answered_as_retry(engine_t *self, req_t *req, const idem_key_t *key, uint64_t body_hash)
+{
+    const uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    switch (idem_check(self->idem, key, body_hash, clock_mono_ms(), &reply, &reply_len)) {
+    case IDEM_NEW:
+        return false;
+    case IDEM_CONFLICT: {
+        char why[96];
+        snprintf(why, sizeof why, "id reused for a different request within %d s",
+                 (idem_ttl_ms(self->idem) + 999) / 1000);
+        reject(req, PROTO_BAD_REQUEST, why);
+        break;
+    }
+    case IDEM_JOINED:
+        break;
+    case IDEM_REPLAY:
+        send_frames(self, req->routing, reply, reply_len);
+        break;
+    }
+    req_free(req);
+    return true;
+}
+
 static void enqueue_mutation(engine_t *self, req_t *req, const uint8_t *body, size_t body_len)
 {
-    dedupe_key_t key;
+    bool idempotent = (req->entry->row->flags & OPF_IDEMPOTENT) != 0;
+    idem_key_t key;
     uint64_t body_hash = 0;
-    if ((req->entry->row->flags & OPF_IDEMPOTENT)
-        && dedupe_seen(self, req, body, body_len, &key, &body_hash))
-        return;
+    if (idempotent) {
+        idem_key(&key, zframe_data(req->routing), zframe_size(req->routing), req->msg.id);
+        body_hash = idem_body_hash(body, body_len);
+        if (answered_as_retry(self, req, &key, body_hash))
+            return;
+    }
     if (self->shutting_down || self->queue_len >= self->config.max_queue) {
         /* a retry of a finished request still got its stored reply above */
         if (self->shutting_down)
@@ -719,8 +643,8 @@ static void enqueue_mutation(engine_t *self, req_t *req, const uint8_t *body, si
         req_free(req);
         return;
     }
-    if (req->entry->row->flags & OPF_IDEMPOTENT)
-        dedupe_remember(self, req, &key, body_hash);
+    if (idempotent)
+        req->idem = idem_begin(self->idem, &key, body_hash);
     DL_APPEND(self->queue, req);
     self->queue_len++;
     engine_pump(self);
@@ -764,11 +688,7 @@ void engine_handle_request(engine_t *self, zframe_t *routing, const uint8_t *bod
 
 void engine_sweep_requests(engine_t *self, int64_t now)
 {
-    dedupe_entry_t *d, *tmp;
-    HASH_ITER(hh, self->dedupe, d, tmp) {
-        if (d->state == DEDUPE_DONE && d->expires_ms <= now)
-            dedupe_free(self, d);
-    }
+    idem_sweep(self->idem, now);
     peer_rec_t *p, *ptmp;
     HASH_ITER(hh, self->peers, p, ptmp) {
         if (now - p->last_seen_ms > PEER_IDLE_MS) {
@@ -790,10 +710,7 @@ void engine_requests_free(engine_t *self)
         DL_DELETE(self->waiting_queries, req);
         req_free(req);
     }
-    dedupe_entry_t *d, *dtmp;
-    HASH_ITER(hh, self->dedupe, d, dtmp) {
-        dedupe_free(self, d);
-    }
+    idem_destroy(&self->idem);
     peer_rec_t *p, *ptmp;
     HASH_ITER(hh, self->peers, p, ptmp) {
         HASH_DEL(self->peers, p);

@@ -131,7 +131,7 @@ struct req {
     int attempts;             /* restarts of this request */
     uint64_t generation;      /* fork choice generation when a query started */
     size_t queued_bytes;      /* charged to the query queue while waiting */
-    struct dedupe_entry *dedupe;
+    struct idem_entry *idem;  /* its retry record, while it runs */
     int64_t start_us;
     req_t *prev, *next;       /* lane queues (utlist) */
     ancestry_t anc;
