@@ -39,8 +39,8 @@ void engine_config_defaults(engine_config_t *config)
     config->el_connections = 16;
     config->max_queue = 1024;
     config->shutdown_grace_ms = 1200;
-    config->dedupe_ttl_ms = 60000;
-    config->dedupe_max = 20000;
+    config->retry_window_ms = 60000;
+    config->retry_store_max = 20000;
     fork_schedule_default(&config->schedule);
     config->client = "auto";
     config->block_cache_size = 1024;
@@ -344,7 +344,7 @@ engine_t *engine_new(const engine_config_t *config, char *err, size_t err_len)
     self->payloads = payload_cache_new(config->payload_cache_size, config->payload_ttl_ms);
     self->blocks = block_cache_new(config->block_cache_size);
     self->fc = fc_new(config->state_dir, self->blocks);
-    self->idem = idem_new(config->dedupe_ttl_ms, config->dedupe_max);
+    self->idem = idem_new(config->retry_window_ms, config->retry_store_max);
     if (!self->el || !self->payloads || !self->blocks || !self->fc || !self->idem) {
         snprintf(err, err_len, "cannot initialise libcurl or the caches");
         goto fail;

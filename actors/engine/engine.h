@@ -40,8 +40,8 @@ typedef struct {
     size_t el_connections;   /* per execution-client endpoint */
     size_t max_queue;        /* queued mutations */
     int shutdown_grace_ms;   /* in-flight requests get this long on SIGTERM */
-    int dedupe_ttl_ms;       /* finished replies kept for retries: the protocol's 60 s */
-    size_t dedupe_max;       /* and at most this many of them */
+    int retry_window_ms;     /* final replies kept for retries: the protocol's 60 s */
+    size_t retry_store_max;  /* and at most this many of them */
     fork_schedule_t schedule; /* configured, or read from the chain at start */
     const char *client;      /* auto, or a profile name */
     size_t block_cache_size;

@@ -140,28 +140,22 @@ static void reimport_send(req_t *req, const uint8_t hash[32]);
 /*  The head's newPayload answered SYNCING or ACCEPTED: the client lacks
     its parent as well (Geth, killed, comes back at the last block whose
     state it had written, without the blocks above it). Prepares the chain
-    of cached ancestors, oldest first; false when there is none. */
+    of cached ancestors (sent from its end, the oldest); false when there
+    is none. */
 static bool reimport_chain(req_t *req)
 {
     reimport_t *ri = &req->reimport;
-    payload_cache_t *pc = engine_payload_cache(req->engine);
     size_t max = engine_config(req->engine)->payload_cache_size;
-    uint8_t(*back)[32] = max ? calloc(max, 32) : NULL;
-    size_t n = back ? payload_cache_chain(pc, ri->head, clock_mono_ms(), back, max) : 0;
+    uint8_t(*chain)[32] = max ? calloc(max, 32) : NULL;
+    size_t n = chain ? payload_cache_chain(engine_payload_cache(req->engine), ri->head,
+                                           clock_mono_ms(), chain, max)
+                     : 0;
     if (n < 2) {
-        free(back);
+        free(chain);
         return false;
     }
-    /* oldest first */
-    for (size_t i = 0; i < n / 2; i++) {
-        uint8_t t[32];
-        memcpy(t, back[i], 32);
-        memcpy(back[i], back[n - 1 - i], 32);
-        memcpy(back[n - 1 - i], t, 32);
-    }
-    ri->chain = back;
-    ri->n = n;
-    ri->next = 0;
+    ri->chain = chain;
+    ri->left = n;
     char h[67];
     log_warn("the execution client lacks the parent of block %s too: importing the %zu blocks "
              "this actor built up to it again, oldest first",
@@ -177,15 +171,15 @@ static void on_reimported(req_t *req, el_response_t *resp)
     if (head_alone && st && (strcmp(st, "SYNCING") == 0 || strcmp(st, "ACCEPTED") == 0)
         && reimport_chain(req)) {
         ops_count_status(req, resp->result, true);
-        reimport_send(req, ri->chain[ri->next++]);
+        reimport_send(req, ri->chain[--ri->left]);
         return;
     }
     if (ops_status_rejected(req, resp->result, NULL, true,
                             head_alone ? "newPayload of the head again"
                                        : "newPayload of a cached ancestor of the head again"))
         return;
-    if (!head_alone && ri->next < ri->n) {
-        reimport_send(req, ri->chain[ri->next++]);
+    if (!head_alone && ri->left > 0) {
+        reimport_send(req, ri->chain[--ri->left]);
         return;
     }
     req->resume(req);

@@ -1,9 +1,9 @@
 /*  A request's life: decoding, admission (the op table's preconditions,
     checked here and only here), its lane (mutations one at a time in
     arrival order, reads concurrently up to --max-queries, then waiting),
-    the retry rule for mutations (idempotency.c), the execution-client calls it makes (each
-    completion wrapped: health noted, errors replied once), and its one
-    reply. */
+    the retry rule for mutations (idempotency.c), the execution-client
+    calls it makes (each completion wrapped: health noted, errors replied
+    once), and its one reply. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -76,8 +76,8 @@ typedef struct {
     then, when the client lacks its parent too, the cached chain up to it. */
 typedef struct {
     uint8_t head[32];
-    uint8_t (*chain)[32];     /* oldest first; NULL until the head alone failed */
-    size_t n, next;           /* chain length, the next to send */
+    uint8_t (*chain)[32];     /* head first; NULL until the head alone failed */
+    size_t left;              /* blocks still to send: chain[left - 1] is next */
 } reimport_t;
 
 typedef struct {

@@ -716,7 +716,7 @@ START_TEST(test_idempotency_window_ends)
     env_init(&e, "idem-ttl");
     /* long enough that a retry sent right after the reply is surely
        inside it, even under valgrind */
-    e.config.dedupe_ttl_ms = 1500;
+    e.config.retry_window_ms = 1500;
     env_start(&e);
     char needle[64];
     proto_build_block_args_t a = build_args(needle, sizeof needle);
@@ -734,14 +734,14 @@ START_TEST(test_idempotency_window_ends)
 }
 END_TEST
 
-/*  The stored replies are bounded in number: past dedupe_max the oldest
-    finished ones are dropped (a retry of one of them runs again, as after
-    a restart) while the newest are still answered from the store. */
+/*  The stored replies are bounded in number: past retry_store_max the
+    oldest finished ones are dropped (a retry of one of them runs again, as
+    after a restart) while the newest are still answered from the store. */
 START_TEST(test_idempotency_store_bounded)
 {
     env_t e;
     env_init(&e, "idem-cap");
-    e.config.dedupe_max = 10;
+    e.config.retry_store_max = 10;
     env_start(&e);
     enum { N = 12 };
     char needle[N][64];
